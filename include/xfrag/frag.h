@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * xfrag frag allocator: a UMEM carved into reference-counted fragments.
+ *
+ * The UMEM is one mapped region split into power-of-two *blocks*. A per-queue
+ * *frag cache* owns one block at a time and carves frags of any size and
+ * alignment from its end downwards, counting them in a local `bias` instead
+ * of touching the block's atomic count (the kernel's page_frag_cache trick).
+ * Frags are named by their *handle*: the byte offset of the frag in the UMEM,
+ * the same number AF_XDP descriptors carry. Any thread may release a frag;
+ * releases drop the block's atomic count, and the party that brings it to
+ * zero returns the block to the lock-free pool, from which caches refill.
+ *
+ * The fast paths (alloc, burst alloc, release, bulk release) are inline
+ * below. The structs they use are visible for that reason only: do not
+ * access their members directly, they change between versions.
+ */
+#ifndef XFRAG_FRAG_H
+#define XFRAG_FRAG_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct xfrag_umem;
+
+/*
+ * A block's count while a cache owns it starts here. Allocations from one
+ * block never exceed its size in bytes (at most 2 MiB), so the bias cannot
+ * run out, and extra references (xfrag_umem__ref) have 2^30 of headroom.
+ */
+#define XFRAG_BIAS (1 << 30)
+#define XFRAG_NO_BLOCK UINT32_MAX
+#define XFRAG_NO_OWNER UINT16_MAX
+#define XFRAG_NO_ADDR UINT64_MAX
+
+/* AF_XDP unaligned-mode descriptors keep the data offset in bits 48..63. */
+#define XFRAG_ADDR_MASK ((1ULL << 48) - 1)
+
+#define XFRAG_BLOCK_MIN (4u << 10)
+#define XFRAG_BLOCK_MAX (2u << 20)
+#define XFRAG_BLOCK_DEFAULT (64u << 10)
+
+/* One block table entry. Kept off the packet memory: 16 bytes a block. */
+struct xfrag_block {
+	_Atomic int32_t refcnt;  /* 0 while in the pool */
+	_Atomic uint32_t next;   /* pool free-list link */
+	_Atomic uint16_t owner;  /* queue id of the carving cache, or NO_OWNER */
+	uint16_t flags;
+	uint32_t pad;
+};
+
+/* The part of struct xfrag_umem the inline fast paths read. Do not touch. */
+struct xfrag_umem_hot {
+	uint8_t *area;
+	struct xfrag_block *blocks;
+	uint64_t size;
+	uint32_t block_shift;
+	uint32_t nblocks;
+	uint32_t debug; /* built with -Ddebug_frags: track every frag */
+};
+
+/*
+ * The per-queue frag cache. Single owner: no locks, no atomics on the fast
+ * path. Do not touch the members; they are visible so alloc can inline.
+ */
+struct xfrag_cache {
+	uint64_t base;      /* UMEM offset of the current block */
+	uint32_t offset;    /* carve point: live frags lie in [offset, block) */
+	uint32_t bias;      /* references this cache still holds on the block */
+	uint32_t block;     /* index of the current block, or XFRAG_NO_BLOCK */
+	uint32_t page_mask; /* ~(4096-1) if frags may not cross 4 KiB pages */
+	uint32_t max_size;  /* largest frag: the block size, or 4096 */
+	uint32_t debug;
+	struct xfrag_umem *umem;
+	/* statistics, owner-written only; see xfrag_cache__allocs() */
+	uint64_t allocs;         /* from blocks given up; the bias counts the rest */
+	uint64_t refills;        /* block ran out */
+	uint64_t reuse_in_place; /* ... and every frag was already released */
+	uint64_t pool_takes;     /* ... so a block came from the pool */
+	uint64_t pool_empty;     /* ... and the pool had none */
+	uint16_t id;
+} __attribute__((aligned(XFRAG_CACHELINE)));
+
+/* ---------------------------------------------------------------- UMEM -- */
+
+enum xfrag_backing {
+	XFRAG_BACKING_HUGETLB = 0, /* explicit 2 MiB hugepages (MAP_HUGETLB) */
+	XFRAG_BACKING_THP = 1,     /* 4 KiB pages advised MADV_HUGEPAGE */
+	XFRAG_BACKING_PAGES = 2,   /* plain 4 KiB pages */
+};
+
+enum xfrag_huge_policy {
+	XFRAG_HUGE_AUTO = 0,    /* hugetlb, else THP, else 4 KiB pages */
+	XFRAG_HUGE_REQUIRE = 1, /* hugetlb or fail with -ENOMEM */
+	XFRAG_HUGE_NEVER = 2,   /* 4 KiB pages with MADV_HUGEPAGE */
+};
+
+struct xfrag_umem_opts {
+	size_t sz;
+	uint64_t size;        /* bytes; rounded up to whole blocks (and 2 MiB for hugetlb) */
+	uint32_t block_size;  /* power of two in [4 KiB, 2 MiB]; 0 = 64 KiB */
+	uint32_t hugepages;   /* enum xfrag_huge_policy */
+	uint32_t debug_frags; /* track frags even if the library was not built so */
+	uint32_t pad;
+};
+#define xfrag_umem_opts__last_field pad
+
+struct xfrag_umem_stats {
+	uint64_t size;
+	uint32_t block_size;
+	uint32_t nblocks;
+	uint32_t blocks_free;    /* in the pool */
+	uint32_t blocks_in_use;  /* owned by a cache or pinned by frags */
+	uint32_t backing;        /* enum xfrag_backing */
+	uint32_t hugepages_needed; /* 2 MiB pages it takes to back the area */
+	uint64_t pool_empty;     /* pops that found the pool empty */
+	uint64_t bad_release;    /* releases of foreign addresses / underflows */
+};
+
+/**
+ * xfrag_umem__create() - map a UMEM region and build its block table
+ * @opts: sizes and backing policy; NULL for 16 MiB in 64 KiB blocks
+ *
+ * Every block starts in the pool. The region is page-aligned, as
+ * XDP_UMEM_REG requires; see xfrag_umem__stats() for the backing in use.
+ *
+ * Return: the UMEM, or NULL with errno set: EINVAL (size 0 or not a whole
+ * number of chunks, block size not a power of two in range), ENOMEM
+ * (mapping failed; hugetlb required but not available).
+ */
+XFRAG_API struct xfrag_umem *xfrag_umem__create(const struct xfrag_umem_opts *opts);
+
+/**
+ * xfrag_umem__destroy() - unmap the region; frags must no longer be used
+ * @umem: the UMEM, or NULL
+ */
+XFRAG_API void xfrag_umem__destroy(struct xfrag_umem *umem);
+
+/**
+ * xfrag_umem__stats() - snapshot the block accounting
+ * @umem: the UMEM
+ * @stats: filled in
+ *
+ * Context: any thread; the counts are read without a lock and may be a
+ * moment apart.
+ */
+XFRAG_API void xfrag_umem__stats(const struct xfrag_umem *umem,
+				 struct xfrag_umem_stats *stats);
+
+/** xfrag_backing_name() - "hugetlb", "thp" or "4k" */
+XFRAG_API const char *xfrag_backing_name(uint32_t backing);
+
+static inline const struct xfrag_umem_hot *
+xfrag_umem__hot(const struct xfrag_umem *umem)
+{
+	/* struct xfrag_umem begins with its hot part. */
+	return (const struct xfrag_umem_hot *)umem;
+}
+
+/** xfrag_umem__area() - the start of the mapped region */
+static inline void *xfrag_umem__area(const struct xfrag_umem *umem)
+{
+	return xfrag_umem__hot(umem)->area;
+}
+
+/**
+ * xfrag_umem__ptr() - the address of a frag
+ * @umem: the UMEM
+ * @addr: a handle (bits 48..63, an unaligned-mode offset, are ignored)
+ */
+static inline void *xfrag_umem__ptr(const struct xfrag_umem *umem,
+				    uint64_t addr)
+{
+	return xfrag_umem__hot(umem)->area + (addr & XFRAG_ADDR_MASK);
+}
+
+/** xfrag_umem__block_of() - the index of the block holding @addr */
+static inline uint32_t xfrag_umem__block_of(const struct xfrag_umem *umem,
+					    uint64_t addr)
+{
+	return (uint32_t)((addr & XFRAG_ADDR_MASK) >>
+			  xfrag_umem__hot(umem)->block_shift);
+}
+
+/* Out-of-line slow paths. */
+XFRAG_API void __xfrag_block_recycle(struct xfrag_umem *umem, uint32_t block);
+XFRAG_API unsigned int __xfrag_block_bad(struct xfrag_umem *umem,
+					 uint64_t addr, int32_t count,
+					 int32_t after);
+XFRAG_API unsigned int __xfrag_debug_put(struct xfrag_umem *umem,
+					 uint64_t addr, int32_t count,
+					 bool drain);
+XFRAG_API void __xfrag_debug_alloc(struct xfrag_cache *c, uint64_t addr,
+				   uint32_t size);
+XFRAG_API int __xfrag_cache_refill(struct xfrag_cache *c);
+
+/*
+ * Drop @count references of the block holding @addr. Returns the number of
+ * atomic read-modify-write operations it took (0 or 1), so callers and
+ * benchmarks can count them for free.
+ */
+static inline unsigned int __xfrag_block_put(struct xfrag_umem *umem,
+					     uint64_t addr, int32_t count)
+{
+	const struct xfrag_umem_hot *h = xfrag_umem__hot(umem);
+	uint64_t blk = (addr & XFRAG_ADDR_MASK) >> h->block_shift;
+	struct xfrag_block *b;
+	int32_t v;
+
+	if (xfrag_unlikely(blk >= h->nblocks))
+		return __xfrag_block_bad(umem, addr, count, -1);
+	b = &h->blocks[blk];
+	/*
+	 * page_pool's shortcut: if the count equals what we drop, we hold
+	 * every reference left (an owning cache always holds >= 1), so no
+	 * one else can race with us and the atomic RMW can be skipped.
+	 */
+	v = atomic_load_explicit(&b->refcnt, memory_order_acquire);
+	if (v == count) {
+		atomic_store_explicit(&b->refcnt, 0, memory_order_relaxed);
+		__xfrag_block_recycle(umem, (uint32_t)blk);
+		return 0;
+	}
+	/* acq_rel: our writes to the frag happen before its reuse, and the
+	 * party that sees zero sees everyone else's writes. */
+	v = atomic_fetch_sub_explicit(&b->refcnt, count, memory_order_acq_rel) -
+	    count;
+	if (xfrag_unlikely(v <= 0)) {
+		if (v == 0)
+			__xfrag_block_recycle(umem, (uint32_t)blk);
+		else
+			__xfrag_block_bad(umem, addr, count, v);
+	}
+	return 1;
+}
+
+/**
+ * xfrag_umem__release() - drop one reference to a frag
+ * @umem: the UMEM the frag was carved from
+ * @addr: the frag's handle
+ *
+ * The last reference to a block returns it to the pool.
+ *
+ * Context: any thread.
+ * Return: the number of atomic operations performed (0 or 1).
+ */
+static inline unsigned int xfrag_umem__release(struct xfrag_umem *umem,
+					       uint64_t addr)
+{
+	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
+		return __xfrag_debug_put(umem, addr, 1, false);
+	return __xfrag_block_put(umem, addr, 1);
+}
+
+/**
+ * xfrag_umem__release_bulk() - drop one reference to each of @n frags
+ * @umem: the UMEM
+ * @addrs: handles; order them by block (as RX batches naturally are) to
+ *         get the most out of coalescing
+ * @n: count
+ *
+ * Runs of consecutive handles in the same block are released with one
+ * atomic subtraction per run, not one per frag.
+ *
+ * Context: any thread.
+ * Return: the number of atomic operations performed.
+ */
+static inline unsigned int xfrag_umem__release_bulk(struct xfrag_umem *umem,
+						    const uint64_t *addrs,
+						    unsigned int n)
+{
+	const struct xfrag_umem_hot *h = xfrag_umem__hot(umem);
+	const uint32_t shift = h->block_shift;
+	unsigned int i, start = 0, atomics = 0;
+	uint64_t run;
+
+	if (xfrag_unlikely(h->debug)) {
+		for (i = 0; i < n; i++)
+			atomics += __xfrag_debug_put(umem, addrs[i], 1, false);
+		return atomics;
+	}
+	if (!n)
+		return 0;
+	/*
+	 * Find runs of handles in one block. XOR against the run's first
+	 * handle is zero above `shift` for the same block (with the same
+	 * unaligned-mode offset bits, which RX batches share). Eight at a
+	 * time, OR-ed, with no branch: the common batch is one or two runs.
+	 */
+	run = addrs[0];
+	for (i = 1; i + 8 <= n; i += 8) {
+		uint64_t x = 0;
+		unsigned int k;
+
+		for (k = 0; k < 8; k++)
+			x |= addrs[i + k] ^ run;
+		if (xfrag_likely(!(x >> shift)))
+			continue;
+		for (k = 0; k < 8; k++) {
+			if (!((addrs[i + k] ^ run) >> shift))
+				continue;
+			atomics += __xfrag_block_put(umem, run,
+						     (int32_t)(i + k - start));
+			start = i + k;
+			run = addrs[start];
+		}
+	}
+	for (; i < n; i++) {
+		if (!((addrs[i] ^ run) >> shift))
+			continue;
+		atomics += __xfrag_block_put(umem, run, (int32_t)(i - start));
+		start = i;
+		run = addrs[i];
+	}
+	return atomics + __xfrag_block_put(umem, run, (int32_t)(n - start));
+}
+
+/**
+ * xfrag_umem__drain() - drop @count references of one block in one call
+ * @umem: the UMEM
+ * @addr: any handle in the block
+ * @count: references to drop, > 0
+ *
+ * The __page_frag_cache_drain() analogue: for a holder of many references
+ * to one block (a chain, a batch, a cache giving up its block).
+ *
+ * Context: any thread.
+ * Return: atomic operations performed (0 or 1), or 0 for @count <= 0.
+ */
+static inline unsigned int xfrag_umem__drain(struct xfrag_umem *umem,
+					     uint64_t addr, int32_t count)
+{
+	if (xfrag_unlikely(count <= 0))
+		return 0;
+	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
+		return __xfrag_debug_put(umem, addr, count, true);
+	return __xfrag_block_put(umem, addr, count);
+}
+
+/**
+ * xfrag_umem__ref() - take one more reference to a frag
+ * @umem: the UMEM
+ * @addr: a handle the caller already holds a reference to
+ *
+ * For frags with several holders (a packet queued to two consumers); each
+ * holder then releases once.
+ *
+ * Context: any thread.
+ * Return: 0, or -EINVAL for an address outside the UMEM.
+ */
+XFRAG_API int xfrag_umem__ref(struct xfrag_umem *umem, uint64_t addr);
+
+/* ---------------------------------------------------------- frag cache -- */
+
+struct xfrag_cache_opts {
+	size_t sz;
+	uint16_t id;            /* owner id recorded in the block table */
+	uint8_t no_page_cross;  /* never carve a frag across a 4 KiB boundary */
+	uint8_t pad[5];
+};
+#define xfrag_cache_opts__last_field pad
+
+/**
+ * xfrag_cache__create() - a frag cache carving from @umem
+ * @umem: the UMEM
+ * @opts: owner id and carving rules, or NULL
+ *
+ * The cache takes no block until its first allocation.
+ *
+ * Return: the cache (cache-line aligned), or NULL with errno EINVAL/ENOMEM.
+ */
+XFRAG_API struct xfrag_cache *
+xfrag_cache__create(struct xfrag_umem *umem,
+		    const struct xfrag_cache_opts *opts);
+
+/**
+ * xfrag_cache__destroy() - give the current block up and free the cache
+ * @c: the cache, or NULL
+ *
+ * Frags carved by the cache stay valid until released.
+ */
+XFRAG_API void xfrag_cache__destroy(struct xfrag_cache *c);
+
+/**
+ * xfrag_cache__allocs() - frags carved by this cache so far
+ * @c: the cache
+ *
+ * Allocation does not count: the bias already does, and is folded in here.
+ */
+static inline uint64_t xfrag_cache__allocs(const struct xfrag_cache *c)
+{
+	return c->allocs + (c->block != XFRAG_NO_BLOCK ? XFRAG_BIAS - c->bias : 0);
+}
+
+/**
+ * xfrag_cache__flush() - give the current block up (drain the bias)
+ * @c: the cache
+ *
+ * The block returns to the pool at once if no frag of it is live, else on
+ * the last release. The next allocation takes a fresh block.
+ */
+XFRAG_API void xfrag_cache__flush(struct xfrag_cache *c);
+
+/*
+ * __xfrag_cache_carve() - the unchecked carve step; returns false when the
+ * current block cannot hold the frag. @mask is align - 1.
+ */
+static inline bool __xfrag_cache_carve(struct xfrag_cache *c, uint32_t size,
+				       uint32_t mask, uint64_t *addr)
+{
+	uint32_t off = c->offset;
+
+	if (xfrag_unlikely(off < size))
+		return false;
+	off = (off - size) & ~mask;
+	if (c->page_mask && ((off ^ (off + size - 1)) & c->page_mask)) {
+		/* Would straddle a page: end the frag at that page's start. */
+		off = (off + size - 1) & c->page_mask;
+		if (off < size)
+			return false;
+		off = (off - size) & ~mask;
+	}
+	c->offset = off;
+	c->bias--;
+	*addr = c->base + off;
+	return true;
+}
+
+/**
+ * xfrag_cache__alloc() - carve one frag
+ * @c: the cache (owner thread only)
+ * @size: bytes, 1 .. block size (.. 4096 with no_page_cross)
+ * @align: power of two <= block size, or 0 for no alignment
+ * @addr: the handle of the new frag (XFRAG_NO_ADDR on error)
+ *
+ * Context: the cache's owner thread.
+ * Return: 0; -EINVAL for size 0, size too large or a bad alignment;
+ * -ENOBUFS when the pool has no free block (retry after releases).
+ */
+static inline int xfrag_cache__alloc(struct xfrag_cache *c, uint32_t size,
+				     uint32_t align, uint64_t *addr)
+{
+	uint32_t mask = align ? align - 1 : 0;
+	int err;
+
+	if (xfrag_unlikely(size - 1 >= c->max_size || (align & mask) ||
+			   align > c->max_size)) {
+		*addr = XFRAG_NO_ADDR;
+		return -EINVAL;
+	}
+	while (!__xfrag_cache_carve(c, size, mask, addr)) {
+		err = __xfrag_cache_refill(c);
+		if (err) {
+			*addr = XFRAG_NO_ADDR;
+			return err;
+		}
+	}
+	if (xfrag_unlikely(c->debug))
+		__xfrag_debug_alloc(c, *addr, size);
+	return 0;
+}
+
+/**
+ * xfrag_cache__alloc_burst() - carve up to @n frags of @size bytes
+ * @c: the cache (owner thread only)
+ * @size: bytes each, as for xfrag_cache__alloc(); no alignment beyond what
+ *        @size gives (frags are carved back to back from a block's end)
+ * @addrs: receives the handles, in carving order
+ * @n: how many are wanted
+ *
+ * The fill-ring path: one bias update per block, not per frag.
+ *
+ * Context: the cache's owner thread.
+ * Return: the number carved (less than @n only if the pool ran dry), or
+ * -EINVAL for a bad size.
+ */
+static inline int xfrag_cache__alloc_burst(struct xfrag_cache *c, uint32_t size,
+					   uint64_t *addrs, unsigned int n)
+{
+	unsigned int i = 0, start;
+
+	if (xfrag_unlikely(size - 1 >= c->max_size))
+		return -EINVAL;
+	while (i < n) {
+		uint32_t off = c->offset;
+		const uint64_t base = c->base;
+
+		start = i;
+		if (!c->page_mask) {
+			/* One division per block, then a loop with no exit
+			 * test that the compiler can unroll and vectorize. */
+			uint32_t cnt = off / size, k;
+			uint64_t top = base + off;
+
+			if (cnt > n - i)
+				cnt = n - i;
+			for (k = 0; k < cnt; k++)
+				addrs[i + k] = top - (uint64_t)(k + 1) * size;
+			i += cnt;
+			off -= cnt * size;
+		} else {
+			while (i < n && off >= size) {
+				uint32_t o = off - size;
+
+				if ((o ^ (off - 1)) & c->page_mask) {
+					o = (off - 1) & c->page_mask;
+					if (o < size)
+						break;
+					o -= size;
+				}
+				off = o;
+				addrs[i++] = base + off;
+			}
+		}
+		c->offset = off;
+		c->bias -= i - start;
+		if (i < n && __xfrag_cache_refill(c))
+			break;
+	}
+	if (xfrag_unlikely(c->debug))
+		for (start = 0; start < i; start++)
+			__xfrag_debug_alloc(c, addrs[start], size);
+	return (int)i;
+}
+
+/**
+ * xfrag_cache__alloc_bulk() - carve exactly @n frags or none
+ * @c: the cache (owner thread only)
+ * @size: bytes each
+ * @addrs: receives the handles
+ * @n: how many
+ *
+ * Return: 0, -EINVAL for a bad size, -ENOBUFS if the pool could not supply
+ * all @n (what was carved is released again).
+ */
+XFRAG_API int xfrag_cache__alloc_bulk(struct xfrag_cache *c, uint32_t size,
+				      uint64_t *addrs, unsigned int n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XFRAG_FRAG_H */

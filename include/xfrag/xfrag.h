@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * xfrag: a fast, memory-frugal AF_XDP receive path whose UMEM is carved
+ * into variable-size, reference-counted frags by per-queue frag caches.
+ *
+ *   frag.h   the UMEM, frag caches, release / bulk release / drain
+ */
+#ifndef XFRAG_XFRAG_H
+#define XFRAG_XFRAG_H
+
+#include "common.h"
+#include "frag.h"
+
+#endif

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install every Debian package xfrag needs to build, test, benchmark and plot.
+# Idempotent: does nothing (no apt-get update) when everything is already present.
+set -euo pipefail
+
+PKGS=(
+  build-essential pkg-config meson ninja-build
+  clang llvm lld libclang-rt-14-dev
+  libbpf-dev libxdp-dev libelf-dev zlib1g-dev
+  bpftool xdp-tools iproute2 ethtool
+  linux-libc-dev
+  valgrind gnuplot-nox python3 jq
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "setup-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup-deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+echo "setup-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

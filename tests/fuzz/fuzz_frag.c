@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Fuzz the frag allocator against a shadow model: random alloc / burst /
+ * release / bulk release / ref / drain / flush sequences on two caches over
+ * a tiny UMEM. Checks: no two live frags overlap, every frag stays inside
+ * its block, alignment holds, each block's count equals the references the
+ * model says are live (plus the owning cache's bias), errors happen exactly
+ * for bad arguments or an empty pool, and all blocks return at the end.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "xfrag/xfrag.h"
+
+#define BLK 4096u
+#define NBLK 4u
+#define UMEM (BLK * NBLK)
+#define MAXLIVE 512
+
+struct frag {
+	uint64_t addr;
+	uint32_t size;
+	int32_t refs;
+};
+
+static struct frag live[MAXLIVE];
+static int nlive;
+static uint16_t owner[UMEM]; /* frag slot + 1 owning each byte */
+
+#define CHECK(c)                                                              \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "fuzz_frag: check failed: %s (line %d)\n", #c, __LINE__); \
+			abort();                                              \
+		}                                                             \
+	} while (0)
+
+static void add_frag(uint64_t addr, uint32_t size)
+{
+	CHECK(addr + size <= UMEM);
+	CHECK(addr / BLK == (addr + size - 1) / BLK);
+	for (uint32_t i = 0; i < size; i++)
+		CHECK(owner[addr + i] == 0);
+	live[nlive] = (struct frag){ addr, size, 1 };
+	for (uint32_t i = 0; i < size; i++)
+		owner[addr + i] = (uint16_t)(nlive + 1);
+	nlive++;
+}
+
+static void drop_slot(int k)
+{
+	struct frag *f = &live[k];
+
+	for (uint32_t i = 0; i < f->size; i++)
+		owner[f->addr + i] = 0;
+	nlive--;
+	if (k != nlive) {
+		live[k] = live[nlive];
+		for (uint32_t i = 0; i < live[k].size; i++)
+			owner[live[k].addr + i] = (uint16_t)(k + 1);
+	}
+}
+
+static void check_counts(struct xfrag_umem *u, struct xfrag_cache **c)
+{
+	int64_t want[NBLK] = { 0 };
+
+	for (int i = 0; i < nlive; i++)
+		want[live[i].addr / BLK] += live[i].refs;
+	for (uint32_t b = 0; b < NBLK; b++) {
+		int64_t have = atomic_load(&xfrag_umem__hot(u)->blocks[b].refcnt);
+
+		for (int k = 0; k < 2; k++)
+			if (c[k]->block == b)
+				have -= c[k]->bias;
+		CHECK(have == want[b]);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	XFRAG_OPTS(xfrag_umem_opts, o, .size = UMEM, .block_size = BLK,
+		   .hugepages = XFRAG_HUGE_NEVER);
+	struct xfrag_umem *u = xfrag_umem__create(&o);
+	struct xfrag_cache *c[2];
+	struct xfrag_umem_stats st;
+	size_t p = 0;
+
+	CHECK(u);
+	c[0] = xfrag_cache__create(u, NULL);
+	XFRAG_OPTS(xfrag_cache_opts, co, .id = 1, .no_page_cross = 1);
+	c[1] = xfrag_cache__create(u, &co);
+	CHECK(c[0] && c[1]);
+	nlive = 0;
+	memset(owner, 0, sizeof(owner));
+
+#define NEXT() (p < size ? data[p++] : 0)
+	while (p < size) {
+		uint8_t op = NEXT();
+		struct xfrag_cache *cc = c[op >> 7];
+
+		switch (op % 9) {
+		case 0:
+		case 1:
+		case 2: { /* alloc */
+			uint32_t hi = NEXT();
+			uint32_t sz = hi << 5 | (NEXT() & 31);
+			uint32_t al = (NEXT() % 16);
+			uint32_t align = al < 13 ? (al ? 1u << (al - 1) : 0) : 3 * al;
+			uint64_t a;
+			int err, bad;
+
+			if (nlive >= MAXLIVE)
+				break;
+			err = xfrag_cache__alloc(cc, sz, align, &a);
+			bad = sz == 0 || sz > cc->max_size ||
+			      (align & (align - 1)) || align > cc->max_size;
+			if (bad) {
+				CHECK(err == -EINVAL);
+				break;
+			}
+			CHECK(err == 0 || err == -ENOBUFS);
+			if (err)
+				break;
+			if (align)
+				CHECK(a % align == 0);
+			if (cc->page_mask)
+				CHECK(a / 4096 == (a + sz - 1) / 4096);
+			add_frag(a, sz);
+			break;
+		}
+		case 3: { /* burst */
+			uint64_t a[16];
+			uint32_t sz = 64u * (1 + NEXT() % 64);
+			unsigned int n = 1 + NEXT() % 16;
+			int got;
+
+			if (nlive + 16 >= MAXLIVE)
+				break;
+			got = xfrag_cache__alloc_burst(cc, sz, a, n);
+			if (sz > cc->max_size) {
+				CHECK(got == -EINVAL);
+				break;
+			}
+			CHECK(got >= 0 && (unsigned int)got <= n);
+			for (int i = 0; i < got; i++)
+				add_frag(a[i], sz);
+			break;
+		}
+		case 4: /* release one */
+			if (nlive) {
+				int k = NEXT() % nlive;
+
+				xfrag_umem__release(u, live[k].addr);
+				if (--live[k].refs == 0)
+					drop_slot(k);
+			}
+			break;
+		case 5: { /* bulk release of several distinct frags */
+			uint64_t a[32];
+			int n = 0, want = NEXT() % 32;
+
+			while (n < want && nlive) {
+				int k = NEXT() % nlive;
+
+				a[n++] = live[k].addr;
+				if (--live[k].refs == 0)
+					drop_slot(k);
+			}
+			xfrag_umem__release_bulk(u, a, (unsigned int)n);
+			break;
+		}
+		case 6: /* extra reference */
+			if (nlive) {
+				int k = NEXT() % nlive;
+
+				CHECK(xfrag_umem__ref(u, live[k].addr) == 0);
+				live[k].refs++;
+			}
+			break;
+		case 7: { /* drain every reference of one block's frags */
+			if (!nlive)
+				break;
+			uint64_t blk = live[NEXT() % nlive].addr / BLK;
+			int32_t refs = 0;
+
+			for (int k = 0; k < nlive;) {
+				if (live[k].addr / BLK == blk) {
+					refs += live[k].refs;
+					drop_slot(k);
+				} else {
+					k++;
+				}
+			}
+			xfrag_umem__drain(u, blk * BLK, refs);
+			break;
+		}
+		case 8:
+			xfrag_cache__flush(cc);
+			break;
+		}
+		check_counts(u, c);
+	}
+	/* Release everything; every block must come home. */
+	while (nlive) {
+		xfrag_umem__release(u, live[0].addr);
+		if (--live[0].refs == 0)
+			drop_slot(0);
+	}
+	xfrag_cache__destroy(c[0]);
+	xfrag_cache__destroy(c[1]);
+	xfrag_umem__stats(u, &st);
+	CHECK(st.blocks_free == st.nblocks);
+	CHECK(st.bad_release == 0);
+	xfrag_umem__destroy(u);
+	return 0;
+}

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * debug_frags: misuse aborts with a message naming the address. Each case
+ * runs in a child process; the parent checks for SIGABRT and the message.
+ */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "xfrag/xfrag.h"
+
+#define BLK (64u << 10)
+
+static struct xfrag_umem *u;
+static struct xfrag_cache *c;
+
+static void setup(void)
+{
+	XFRAG_OPTS(xfrag_umem_opts, o, .size = 4 * BLK, .block_size = BLK,
+		   .hugepages = XFRAG_HUGE_NEVER, .debug_frags = 1);
+
+	u = xfrag_umem__create(&o);
+	c = xfrag_cache__create(u, NULL);
+	if (!u || !c)
+		abort();
+}
+
+/* Run fn in a child; return what it wrote to stderr if it aborted. */
+static int dies_with(void (*fn)(void), const char *needle)
+{
+	int pfd[2], status;
+	char buf[1024] = { 0 };
+	ssize_t n, off = 0;
+	pid_t pid;
+
+	if (pipe(pfd))
+		abort();
+	pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		setup();
+		fn();
+		_exit(0);
+	}
+	close(pfd[1]);
+	while ((n = read(pfd[0], buf + off, sizeof(buf) - 1 - (size_t)off)) > 0)
+		off += n;
+	close(pfd[0]);
+	waitpid(pid, &status, 0);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT) {
+		fprintf(stderr, "child did not abort (status %d), said: %s\n", status, buf);
+		return 0;
+	}
+	if (!strstr(buf, needle)) {
+		fprintf(stderr, "abort message lacks '%s': %s\n", needle, buf);
+		return 0;
+	}
+	return 1;
+}
+
+static void do_double_release(void)
+{
+	uint64_t a, b;
+
+	xfrag_cache__alloc(c, 100, 0, &a);
+	xfrag_cache__alloc(c, 100, 0, &b);
+	xfrag_umem__release(u, a);
+	xfrag_umem__release(u, a);
+}
+
+static void do_never_allocated(void)
+{
+	uint64_t a;
+
+	xfrag_cache__alloc(c, 100, 0, &a);
+	xfrag_umem__release(u, a + 8); /* inside a frag, but not its handle */
+}
+
+static void do_foreign(void)
+{
+	xfrag_umem__release(u, 100 * BLK);
+}
+
+static void do_underflow_drain(void)
+{
+	uint64_t a[3];
+
+	xfrag_cache__alloc_burst(c, 2048, a, 3);
+	xfrag_cache__flush(c);
+	xfrag_umem__drain(u, a[0], 4);
+}
+
+static void do_double_release_bulk(void)
+{
+	uint64_t a[4];
+
+	xfrag_cache__alloc_burst(c, 2048, a, 4);
+	a[3] = a[2];
+	xfrag_umem__release_bulk(u, a, 4);
+}
+
+static void do_stale_after_recycle(void)
+{
+	uint64_t a;
+
+	xfrag_cache__alloc(c, 64, 0, &a);
+	xfrag_cache__flush(c);
+	xfrag_umem__release(u, a); /* block back in the pool */
+	xfrag_umem__release(u, a);
+}
+
+static void do_correct_use(void)
+{
+	uint64_t a[40], x;
+
+	xfrag_cache__alloc_burst(c, 2048, a, 40);
+	xfrag_umem__ref(u, a[5]);
+	xfrag_umem__release_bulk(u, a, 40);
+	xfrag_umem__release(u, a[5]);
+	xfrag_cache__alloc(c, 64, 64, &x);
+	xfrag_cache__alloc_burst(c, 256, a, 3);
+	xfrag_cache__flush(c);
+	xfrag_umem__drain(u, a[0], 3);
+	xfrag_umem__release(u, x);
+	struct xfrag_umem_stats s;
+	xfrag_umem__stats(u, &s);
+	if (s.blocks_free != s.nblocks)
+		abort();
+	fprintf(stderr, "clean\n");
+}
+
+TEST(double_release_aborts)
+{
+	expect_true(dies_with(do_double_release, "double release of 0x"));
+}
+
+TEST(release_of_unallocated_address_aborts)
+{
+	expect_true(dies_with(do_never_allocated, "which was never allocated"));
+}
+
+TEST(foreign_address_aborts)
+{
+	expect_true(dies_with(do_foreign, "outside the UMEM"));
+}
+
+TEST(drain_underflow_aborts)
+{
+	expect_true(dies_with(do_underflow_drain, "refcount underflow"));
+}
+
+TEST(double_release_in_bulk_aborts)
+{
+	expect_true(dies_with(do_double_release_bulk, "double release of 0x"));
+}
+
+TEST(release_after_recycle_aborts)
+{
+	expect_true(dies_with(do_stale_after_recycle, "0x"));
+}
+
+TEST(correct_use_passes)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		setup();
+		do_correct_use();
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	expect_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST_MAIN(T(double_release_aborts), T(release_of_unallocated_address_aborts),
+	  T(foreign_address_aborts), T(drain_underflow_aborts),
+	  T(double_release_in_bulk_aborts), T(release_after_recycle_aborts),
+	  T(correct_use_passes))

@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Unit tests of the frag allocator: carving, reuse, pool, release, drain. */
+#include <errno.h>
+
+#include "internal.h"
+#include "test.h"
+#include "xfrag/xfrag.h"
+
+#define BLK (64u << 10)
+
+static struct xfrag_umem *mk_umem(uint32_t nblocks, uint32_t block)
+{
+	XFRAG_OPTS(xfrag_umem_opts, o, .size = (uint64_t)nblocks * block,
+		   .block_size = block, .hugepages = XFRAG_HUGE_NEVER);
+	struct xfrag_umem *u = xfrag_umem__create(&o);
+
+	if (!u) {
+		perror("xfrag_umem__create");
+		abort();
+	}
+	return u;
+}
+
+static uint32_t blocks_free(struct xfrag_umem *u)
+{
+	struct xfrag_umem_stats s;
+
+	xfrag_umem__stats(u, &s);
+	return s.blocks_free;
+}
+
+static int32_t refcnt(struct xfrag_umem *u, uint32_t blk)
+{
+	return atomic_load(&xfrag_umem__hot(u)->blocks[blk].refcnt);
+}
+
+TEST(carve_order_and_alignment)
+{
+	struct xfrag_umem *u = mk_umem(4, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	uint64_t a, b, d;
+
+	assert_true(c);
+	/* The first block is block 0; carving runs down from its end. */
+	assert_eq(xfrag_cache__alloc(c, 100, 0, &a), 0);
+	expect_eq(a, BLK - 100);
+	assert_eq(xfrag_cache__alloc(c, 64, 64, &b), 0);
+	expect_eq(b, (BLK - 100 - 64) & ~63ull);
+	expect_true(b + 64 <= a);
+	assert_eq(xfrag_cache__alloc(c, 1, 4096, &d), 0);
+	expect_eq(d, BLK - 4096);
+	expect_eq(d % 4096, 0);
+	/* Pointers land inside the mapped area. */
+	expect_true((uint8_t *)xfrag_umem__ptr(u, a) ==
+		    (uint8_t *)xfrag_umem__area(u) + a);
+	expect_eq(c->bias, XFRAG_BIAS - 3);
+	expect_eq(refcnt(u, 0), XFRAG_BIAS); /* no atomic on the fast path */
+	expect_eq(blocks_free(u), 3);
+	xfrag_umem__release(u, a);
+	xfrag_umem__release(u, b);
+	xfrag_umem__release(u, d);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 4);
+	xfrag_umem__destroy(u);
+}
+
+TEST(variable_sizes_never_overlap)
+{
+	struct xfrag_umem *u = mk_umem(8, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	static uint64_t addr[2000];
+	static uint32_t size[2000];
+	int i, j, n = 0;
+
+	for (i = 0; i < 2000; i++) {
+		uint32_t sz = 1 + (uint32_t)((i * 7919) % 3000);
+		uint32_t al = 1u << (i % 8);
+
+		if (xfrag_cache__alloc(c, sz, al, &addr[n]))
+			break;
+		expect_eq(addr[n] % al, 0);
+		/* every frag stays inside one block */
+		expect_eq(addr[n] / BLK, (addr[n] + sz - 1) / BLK);
+		size[n++] = sz;
+	}
+	expect_true(n > 100);
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n && j < i + 50; j++)
+			expect_true(addr[i] + size[i] <= addr[j] ||
+				    addr[j] + size[j] <= addr[i]);
+	xfrag_umem__release_bulk(u, addr, (unsigned int)n);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 8);
+	xfrag_umem__destroy(u);
+}
+
+TEST(reuse_in_place_when_all_released)
+{
+	struct xfrag_umem *u = mk_umem(4, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	uint64_t a[16], x;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		assert_eq(xfrag_cache__alloc(c, 4096, 0, &a[i]), 0);
+	expect_eq(c->offset, 0);
+	/* Release every frag before the block runs out... */
+	for (i = 0; i < 16; i++)
+		xfrag_umem__release(u, a[i]);
+	expect_eq(refcnt(u, 0), XFRAG_BIAS - 16);
+	/* ...so the drain at refill finds zero and keeps the block. */
+	assert_eq(xfrag_cache__alloc(c, 4096, 0, &x), 0);
+	expect_eq(x, BLK - 4096);
+	expect_eq(c->reuse_in_place, 1);
+	expect_eq(c->pool_takes, 1);
+	expect_eq(c->refills, 1);
+	expect_eq(blocks_free(u), 3);
+	xfrag_umem__release(u, x);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 4);
+	xfrag_umem__destroy(u);
+}
+
+TEST(refill_from_pool_and_last_release_recycles)
+{
+	struct xfrag_umem *u = mk_umem(4, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	uint64_t a[16], x;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		assert_eq(xfrag_cache__alloc(c, 4096, 0, &a[i]), 0);
+	/* Frags still live: the cache moves on to the next pool block. */
+	assert_eq(xfrag_cache__alloc(c, 4096, 0, &x), 0);
+	expect_eq(x, 2 * BLK - 4096);
+	expect_eq(c->pool_takes, 2);
+	expect_eq(c->reuse_in_place, 0);
+	/* The old block is detached: its count is exactly its live frags. */
+	expect_eq(refcnt(u, 0), 16);
+	expect_eq(blocks_free(u), 2);
+	for (i = 0; i < 15; i++)
+		xfrag_umem__release(u, a[i]);
+	expect_eq(blocks_free(u), 2);
+	xfrag_umem__release(u, a[15]); /* last one: back to the pool */
+	expect_eq(blocks_free(u), 3);
+	expect_eq(refcnt(u, 0), 0);
+	/* LIFO: the block just freed is the next one handed out. */
+	xfrag_cache__flush(c);
+	xfrag_umem__release(u, x);
+	{
+		struct xfrag_cache *c2 = xfrag_cache__create(u, NULL);
+
+		assert_eq(xfrag_cache__alloc(c2, 64, 0, &x), 0);
+		expect_eq(x / BLK, 1); /* block 1 was freed last */
+		xfrag_umem__release(u, x);
+		xfrag_cache__destroy(c2);
+	}
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 4);
+	xfrag_umem__destroy(u);
+}
+
+TEST(drain_drops_many_references)
+{
+	struct xfrag_umem *u = mk_umem(2, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	uint64_t a[10];
+	int i;
+
+	for (i = 0; i < 10; i++)
+		assert_eq(xfrag_cache__alloc(c, 256, 0, &a[i]), 0);
+	xfrag_cache__flush(c); /* block detached: count = 10 live frags */
+	expect_eq(refcnt(u, 0), 10);
+	expect_eq(xfrag_umem__drain(u, a[3], 0), 0);
+	expect_eq(xfrag_umem__drain(u, a[3], -5), 0);
+	expect_eq(refcnt(u, 0), 10);
+	expect_eq(xfrag_umem__drain(u, a[3], 4), 1); /* one atomic */
+	expect_eq(refcnt(u, 0), 6);
+	expect_eq(blocks_free(u), 1);
+	/* Holding all that is left: the shortcut skips the atomic. */
+	expect_eq(xfrag_umem__drain(u, a[0], 6), 0);
+	expect_eq(blocks_free(u), 2);
+	xfrag_cache__destroy(c);
+	xfrag_umem__destroy(u);
+}
+
+TEST(bulk_release_coalesces_per_block)
+{
+	struct xfrag_umem *u = mk_umem(8, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	uint64_t a[96];
+	unsigned int atomics;
+
+	/* 2048-byte chunks: 32 per 64 KiB block; 96 span blocks 0, 1, 2. */
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 96), 96);
+	expect_eq(a[0], BLK - 2048);
+	expect_eq(a[31], 0);
+	expect_eq(a[32], 2 * BLK - 2048);
+	expect_eq(c->pool_takes, 3);
+	expect_eq(c->bias, XFRAG_BIAS - 32);
+	/* Blocks 0 and 1 are detached (count 32 each), block 2 owned. */
+	expect_eq(refcnt(u, 0), 32);
+	atomics = xfrag_umem__release_bulk(u, a, 96);
+	/* Blocks 0 and 1: we held every reference, so no atomic at all;
+	 * block 2: one subtraction for its 32 frags. */
+	expect_eq(atomics, 1);
+	expect_eq(refcnt(u, 2), XFRAG_BIAS - 32);
+	expect_eq(blocks_free(u), 7);
+
+	/* Interleaved handles are runs of one: one atomic per run. */
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 64), 64);
+	{
+		uint64_t mixed[6] = { a[0], a[40], a[1], a[41], a[2], a[42] };
+		uint64_t rest[58];
+		int i, k = 0;
+
+		expect_eq(xfrag_umem__release_bulk(u, mixed, 6), 6);
+		for (i = 0; i < 64; i++)
+			if (i > 2 && !(i >= 40 && i <= 42))
+				rest[k++] = a[i];
+		expect_eq(k, 58);
+		expect_true(xfrag_umem__release_bulk(u, rest, 58) <= 2);
+	}
+	expect_eq(xfrag_umem__release_bulk(u, a, 0), 0);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 8);
+	xfrag_umem__destroy(u);
+}
+
+TEST(unaligned_descriptor_addresses_release)
+{
+	struct xfrag_umem *u = mk_umem(2, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	uint64_t a;
+
+	assert_eq(xfrag_cache__alloc(c, 3000, 0, &a), 0);
+	xfrag_cache__flush(c);
+	/* An RX descriptor carries the data offset in bits 48..63. */
+	xfrag_umem__release(u, a | (256ull << 48));
+	expect_eq(blocks_free(u), 2);
+	expect_true(xfrag_umem__ptr(u, a | (256ull << 48)) ==
+		    xfrag_umem__ptr(u, a));
+	xfrag_cache__destroy(c);
+	xfrag_umem__destroy(u);
+}
+
+TEST(pool_exhaustion_is_clean_and_recovers)
+{
+	struct xfrag_umem *u = mk_umem(2, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	struct xfrag_umem_stats s;
+	uint64_t a[40], x;
+	int i;
+
+	for (i = 0; i < 32; i++)
+		assert_eq(xfrag_cache__alloc(c, 4096, 0, &a[i]), 0);
+	expect_eq(xfrag_cache__alloc(c, 4096, 0, &x), -ENOBUFS);
+	expect_eq(xfrag_cache__alloc(c, 64, 0, &x), -ENOBUFS);
+	expect_eq(c->pool_empty, 2);
+	xfrag_umem__stats(u, &s);
+	expect_eq(s.blocks_free, 0);
+	expect_eq(s.blocks_in_use, 2);
+	expect_true(s.pool_empty >= 2);
+	/* burst: best effort returns 0, bulk: all or nothing */
+	expect_eq(xfrag_cache__alloc_burst(c, 2048, a + 32, 4), 0);
+	expect_eq(xfrag_cache__alloc_bulk(c, 2048, a + 32, 4), -ENOBUFS);
+	/* Releasing one block's frags lets allocation resume. */
+	xfrag_umem__release_bulk(u, a, 16);
+	expect_eq(blocks_free(u), 1);
+	assert_eq(xfrag_cache__alloc(c, 4096, 0, &x), 0);
+	expect_eq(x / BLK, 0);
+	xfrag_umem__release(u, x);
+	xfrag_umem__release_bulk(u, a + 16, 16);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 2);
+	xfrag_umem__destroy(u);
+}
+
+TEST(alloc_bulk_all_or_nothing)
+{
+	struct xfrag_umem *u = mk_umem(1, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	uint64_t a[64];
+
+	expect_eq(xfrag_cache__alloc_bulk(c, 2048, a, 40), -ENOBUFS);
+	xfrag_cache__flush(c);
+	expect_eq(blocks_free(u), 1); /* the partial carve was given back */
+	expect_eq(xfrag_cache__alloc_bulk(c, 2048, a, 32), 0);
+	xfrag_umem__release_bulk(u, a, 32);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 1);
+	xfrag_umem__destroy(u);
+}
+
+TEST(extra_references)
+{
+	struct xfrag_umem *u = mk_umem(2, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	uint64_t a;
+
+	assert_eq(xfrag_cache__alloc(c, 512, 64, &a), 0);
+	xfrag_cache__flush(c);
+	expect_eq(xfrag_umem__ref(u, a), 0);
+	expect_eq(refcnt(u, 0), 2);
+	xfrag_umem__release(u, a);
+	expect_eq(blocks_free(u), 1);
+	xfrag_umem__release(u, a);
+	expect_eq(blocks_free(u), 2);
+	expect_eq(xfrag_umem__ref(u, 2 * BLK), -EINVAL);
+	xfrag_cache__destroy(c);
+	xfrag_umem__destroy(u);
+}
+
+TEST(no_page_cross_carving)
+{
+	struct xfrag_umem *u = mk_umem(4, BLK);
+	XFRAG_OPTS(xfrag_cache_opts, co, .no_page_cross = 1, .id = 7);
+	struct xfrag_cache *c = xfrag_cache__create(u, &co);
+	uint64_t a[64], x;
+	int n, i;
+
+	assert_true(c);
+	n = xfrag_cache__alloc_burst(c, 3000, a, 64);
+	assert_eq(n, 64);
+	for (i = 0; i < n; i++)
+		expect_eq(a[i] / 4096, (a[i] + 3000 - 1) / 4096);
+	/* One 3000-byte chunk per page: 16 in a 64 KiB block. */
+	expect_eq(a[15] / BLK, 0);
+	expect_eq(a[16] / BLK, 1);
+	expect_eq(atomic_load(&xfrag_umem__hot(u)->blocks[1].owner), 7);
+	/* 2048-byte chunks pack two per page exactly. */
+	xfrag_umem__release_bulk(u, a, 64);
+	xfrag_cache__flush(c);
+	n = xfrag_cache__alloc_burst(c, 2048, a, 64);
+	assert_eq(n, 64);
+	expect_eq(a[31] % BLK, 0);
+	expect_ne(a[32] / BLK, a[0] / BLK);
+	/* Single allocs obey it too, and nothing above a page is allowed. */
+	assert_eq(xfrag_cache__alloc(c, 3000, 0, &x), 0);
+	expect_eq(x / 4096, (x + 2999) / 4096);
+	{
+		uint64_t y = 0;
+
+		expect_eq(xfrag_cache__alloc(c, 4097, 0, &y), -EINVAL);
+		expect_eq(y, XFRAG_NO_ADDR);
+	}
+	xfrag_umem__release(u, x);
+	xfrag_umem__release_bulk(u, a, 64);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 4);
+	xfrag_umem__destroy(u);
+}
+
+TEST(bad_arguments)
+{
+	struct xfrag_umem *u = mk_umem(2, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	struct xfrag_umem_stats s;
+	uint64_t a;
+
+	expect_eq(xfrag_cache__alloc(c, 0, 0, &a), -EINVAL);
+	expect_eq(xfrag_cache__alloc(c, BLK + 1, 0, &a), -EINVAL);
+	expect_eq(xfrag_cache__alloc(c, BLK, 0, &a), 0); /* whole block ok */
+	xfrag_umem__release(u, a);
+	expect_eq(xfrag_cache__alloc(c, 64, 3, &a), -EINVAL);
+	expect_eq(xfrag_cache__alloc(c, 64, 48, &a), -EINVAL);
+	expect_eq(xfrag_cache__alloc(c, 64, 2 * BLK, &a), -EINVAL);
+	expect_eq(xfrag_cache__alloc_burst(c, 0, &a, 1), -EINVAL);
+	expect_eq(xfrag_cache__alloc_bulk(c, BLK + 1, &a, 1), -EINVAL);
+	expect_eq(xfrag_cache__allocs(c), 1);
+
+	/* A foreign address is counted, never written through. */
+	xfrag_umem__release(u, 5 * BLK);
+	xfrag_umem__stats(u, &s);
+	expect_eq(s.bad_release, 1);
+
+	errno = 0;
+	expect_true(!xfrag_cache__create(NULL, NULL) && errno == EINVAL);
+	{
+		XFRAG_OPTS(xfrag_umem_opts, o, .block_size = 3000);
+		errno = 0;
+		expect_true(!xfrag_umem__create(&o) && errno == EINVAL);
+		o.block_size = 2048;
+		expect_true(!xfrag_umem__create(&o) && errno == EINVAL);
+		o.block_size = 4u << 20;
+		expect_true(!xfrag_umem__create(&o) && errno == EINVAL);
+		o.block_size = 64 << 10;
+		o.size = 4096; /* less than one block */
+		expect_true(!xfrag_umem__create(&o) && errno == EINVAL);
+		o.size = 0;
+		o.hugepages = 9;
+		expect_true(!xfrag_umem__create(&o) && errno == EINVAL);
+		o.hugepages = 0;
+		o.sz = 2;
+		expect_true(!xfrag_umem__create(&o) && errno == EINVAL);
+	}
+	{
+		/* A newer caller's unknown non-zero field is refused. */
+		struct {
+			struct xfrag_umem_opts o;
+			uint64_t future;
+		} big = { .o = { .sz = sizeof(big) }, .future = 1 };
+		errno = 0;
+		expect_true(!xfrag_umem__create(&big.o) && errno == EINVAL);
+		big.future = 0;
+		struct xfrag_umem *u2 = xfrag_umem__create(&big.o);
+		expect_true(u2 != NULL);
+		xfrag_umem__destroy(u2);
+	}
+	xfrag_cache__destroy(NULL);
+	xfrag_umem__destroy(NULL);
+	xfrag_cache__destroy(c);
+	xfrag_umem__destroy(u);
+}
+
+TEST(defaults_and_stats)
+{
+	struct xfrag_umem *u = xfrag_umem__create(NULL);
+	struct xfrag_umem_stats s;
+
+	assert_true(u);
+	xfrag_umem__stats(u, &s);
+	expect_eq(s.size, 16 << 20);
+	expect_eq(s.block_size, 64 << 10);
+	expect_eq(s.nblocks, 256);
+	expect_eq(s.blocks_free, 256);
+	expect_eq(s.hugepages_needed, 8);
+	expect_true(s.backing <= XFRAG_BACKING_PAGES);
+	expect_true(((uintptr_t)xfrag_umem__area(u) & 4095) == 0);
+	xfrag_umem__destroy(u);
+
+	/* Sizes round up to whole blocks; 2 MiB blocks are allowed. */
+	XFRAG_OPTS(xfrag_umem_opts, o, .size = 3 * BLK + 1, .block_size = BLK,
+		   .hugepages = XFRAG_HUGE_NEVER);
+	u = xfrag_umem__create(&o);
+	assert_true(u);
+	xfrag_umem__stats(u, &s);
+	expect_eq(s.nblocks, 4);
+	expect_true(s.backing != XFRAG_BACKING_HUGETLB);
+	xfrag_umem__destroy(u);
+	o.block_size = 2u << 20;
+	o.size = 4u << 20;
+	u = xfrag_umem__create(&o);
+	assert_true(u);
+	xfrag_umem__destroy(u);
+	expect_true(!strcmp(xfrag_backing_name(XFRAG_BACKING_HUGETLB), "hugetlb"));
+	expect_true(xfrag_strerror(-ENOBUFS)[0] != 0);
+}
+
+TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
+	  T(reuse_in_place_when_all_released),
+	  T(refill_from_pool_and_last_release_recycles),
+	  T(drain_drops_many_references), T(bulk_release_coalesces_per_block),
+	  T(unaligned_descriptor_addresses_release),
+	  T(pool_exhaustion_is_clean_and_recovers), T(alloc_bulk_all_or_nothing),
+	  T(extra_references), T(no_page_cross_carving), T(bad_arguments),
+	  T(defaults_and_stats))

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The UMEM region, its block table and the out-of-line release paths. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define HUGE_2M (2ULL << 20)
+#define DEFAULT_UMEM_SIZE (16ULL << 20)
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
+#endif
+
+const char *xfrag_backing_name(uint32_t backing)
+{
+	switch (backing) {
+	case XFRAG_BACKING_HUGETLB:
+		return "hugetlb";
+	case XFRAG_BACKING_THP:
+		return "thp";
+	case XFRAG_BACKING_PAGES:
+		return "4k";
+	}
+	return "?";
+}
+
+static long free_hugepages(void)
+{
+	char line[128];
+	long n = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Free: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+static int map_area(struct xfrag_umem *u, uint64_t size, uint32_t policy)
+{
+	void *p;
+
+	if (policy != XFRAG_HUGE_NEVER) {
+		uint64_t len = (size + HUGE_2M - 1) & ~(HUGE_2M - 1);
+
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB |
+				 MAP_POPULATE,
+			 -1, 0);
+		if (p != MAP_FAILED) {
+			u->hot.area = p;
+			u->map_len = len;
+			u->backing = XFRAG_BACKING_HUGETLB;
+			return 0;
+		}
+		if (policy == XFRAG_HUGE_REQUIRE) {
+			pr_err("UMEM of %llu bytes needs %llu free 2 MiB hugepages, %ld are free (raise vm.nr_hugepages)",
+			       (unsigned long long)size,
+			       (unsigned long long)(len / HUGE_2M),
+			       free_hugepages());
+			return -ENOMEM;
+		}
+		pr_info("no hugetlb pages for the UMEM (%llu x 2 MiB needed, %ld free): using 4 KiB pages",
+			(unsigned long long)(len / HUGE_2M), free_hugepages());
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	u->hot.area = p;
+	u->map_len = size;
+	/* THP can still back it if the kernel grants the advice. */
+	u->backing = madvise(p, size, MADV_HUGEPAGE) == 0 ? XFRAG_BACKING_THP :
+							      XFRAG_BACKING_PAGES;
+	return 0;
+}
+
+struct xfrag_umem *xfrag_umem__create(const struct xfrag_umem_opts *opts)
+{
+	uint64_t size = DEFAULT_UMEM_SIZE;
+	uint32_t block_size = XFRAG_BLOCK_DEFAULT, policy = XFRAG_HUGE_AUTO;
+	bool debug = XFRAG_DEBUG_FRAGS_DEFAULT;
+	struct xfrag_umem *u;
+	int err;
+
+	if (opts && !OPTS_VALID(opts, xfrag_umem_opts)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (OPTS_GET(opts, size, 0))
+		size = OPTS_GET(opts, size, 0);
+	if (OPTS_GET(opts, block_size, 0))
+		block_size = OPTS_GET(opts, block_size, 0);
+	policy = OPTS_GET(opts, hugepages, XFRAG_HUGE_AUTO);
+	if (OPTS_GET(opts, debug_frags, 0))
+		debug = true;
+	if (!is_pow2(block_size) || block_size < XFRAG_BLOCK_MIN ||
+	    block_size > XFRAG_BLOCK_MAX) {
+		pr_err("block size %u: must be a power of two from 4 KiB to 2 MiB",
+		       block_size);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (policy > XFRAG_HUGE_NEVER) {
+		pr_err("hugepage policy %u unknown", policy);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (size < block_size || size > (1ULL << 46)) {
+		pr_err("UMEM size %llu: must hold at least one %u-byte block and stay below 64 TiB",
+		       (unsigned long long)size, block_size);
+		errno = EINVAL;
+		return NULL;
+	}
+	size = (size + block_size - 1) & ~(uint64_t)(block_size - 1);
+
+	u = aligned_alloc(XFRAG_CACHELINE,
+			  (sizeof(*u) + XFRAG_CACHELINE - 1) & ~(size_t)(XFRAG_CACHELINE - 1));
+	if (!u) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(u, 0, sizeof(*u));
+	u->block_size = block_size;
+	u->hot.size = size;
+	u->hot.block_shift = (uint32_t)__builtin_ctz(block_size);
+	u->hot.nblocks = (uint32_t)(size >> u->hot.block_shift);
+	u->hot.blocks = aligned_alloc(XFRAG_CACHELINE,
+				      ((size_t)u->hot.nblocks * sizeof(struct xfrag_block) +
+				       XFRAG_CACHELINE - 1) & ~(size_t)(XFRAG_CACHELINE - 1));
+	if (!u->hot.blocks) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	err = map_area(u, size, policy);
+	if (err)
+		goto err_blocks;
+	xfrag_pool_init(u);
+	if (debug) {
+		err = xfrag_debug_init(u);
+		if (err)
+			goto err_unmap;
+	}
+	pr_debug("UMEM %llu bytes, %u blocks of %u, backing %s",
+		 (unsigned long long)size, u->hot.nblocks, block_size,
+		 xfrag_backing_name(u->backing));
+	return u;
+
+err_unmap:
+	munmap(u->hot.area, u->map_len);
+err_blocks:
+	free(u->hot.blocks);
+err_free:
+	free(u);
+	errno = -err;
+	return NULL;
+}
+
+void xfrag_umem__destroy(struct xfrag_umem *u)
+{
+	if (!u)
+		return;
+	xfrag_debug_free(u);
+	munmap(u->hot.area, u->map_len);
+	free(u->hot.blocks);
+	free(u);
+}
+
+void xfrag_umem__stats(const struct xfrag_umem *cu, struct xfrag_umem_stats *s)
+{
+	struct xfrag_umem *u = (struct xfrag_umem *)cu;
+	uint32_t i, nfree = 0;
+
+	/* In the pool <=> count zero (but for a moment around a push/pop). */
+	for (i = 0; i < u->hot.nblocks; i++)
+		nfree += atomic_load_explicit(&u->hot.blocks[i].refcnt,
+					      memory_order_relaxed) == 0;
+
+	memset(s, 0, sizeof(*s));
+	s->size = u->hot.size;
+	s->block_size = u->block_size;
+	s->nblocks = u->hot.nblocks;
+	s->blocks_free = nfree;
+	s->blocks_in_use = u->hot.nblocks - nfree;
+	s->backing = u->backing;
+	s->hugepages_needed = (uint32_t)((u->hot.size + HUGE_2M - 1) / HUGE_2M);
+	s->pool_empty = atomic_load_explicit(&u->pool.empty, memory_order_relaxed);
+	s->bad_release = atomic_load_explicit(&u->pool.bad_release,
+					      memory_order_relaxed);
+}
+
+int xfrag_umem__ref(struct xfrag_umem *u, uint64_t addr)
+{
+	uint64_t blk = (addr & XFRAG_ADDR_MASK) >> u->hot.block_shift;
+
+	if (blk >= u->hot.nblocks)
+		return -EINVAL;
+	if (u->hot.debug)
+		xfrag_debug_ref(u, addr);
+	atomic_fetch_add_explicit(&u->hot.blocks[blk].refcnt, 1,
+				  memory_order_relaxed);
+	return 0;
+}
+
+void __xfrag_block_recycle(struct xfrag_umem *u, uint32_t blk)
+{
+	if (xfrag_unlikely(u->hot.debug))
+		xfrag_debug_recycled(u, blk);
+	xfrag_pool_push(u, blk);
+}
+
+unsigned int __xfrag_block_bad(struct xfrag_umem *u, uint64_t addr,
+			       int32_t count, int32_t after)
+{
+	atomic_fetch_add_explicit(&u->pool.bad_release, 1, memory_order_relaxed);
+	if (u->hot.debug) {
+		if (after < 0 && (addr & XFRAG_ADDR_MASK) >> u->hot.block_shift >=
+					 u->hot.nblocks)
+			xfrag_debug_fail("release of address 0x%llx outside the UMEM (%llu bytes)",
+					 (unsigned long long)addr,
+					 (unsigned long long)u->hot.size);
+		xfrag_debug_fail("refcount underflow on block %llu: releasing %d reference(s) at 0x%llx left %d",
+				 (unsigned long long)((addr & XFRAG_ADDR_MASK) >>
+						      u->hot.block_shift),
+				 count, (unsigned long long)addr, after);
+	}
+	/* Release builds cannot stop here; the count says it happened. */
+	return after < 0 && (addr & XFRAG_ADDR_MASK) >> u->hot.block_shift >=
+				    u->hot.nblocks ? 0 : 1;
+}
