@@ -4,11 +4,15 @@
  * into variable-size, reference-counted frags by per-queue frag caches.
  *
  *   frag.h   the UMEM, frag caches, release / bulk release / drain
+ *   xdp.h    the XDP program: attach, XSKMAP, filter, counters
+ *   rxq.h    rx queues: AF_XDP sockets fed by the frag caches
  */
 #ifndef XFRAG_XFRAG_H
 #define XFRAG_XFRAG_H
 
 #include "common.h"
 #include "frag.h"
+#include "xdp.h"
+#include "rxq.h"
 
 #endif

@@ -36,6 +36,7 @@ struct xfrag_pool {
 };
 
 struct xfrag_debug; /* debug.c */
+struct xsk_umem;    /* libxdp */
 
 struct xfrag_umem {
 	struct xfrag_umem_hot hot; /* must stay first: see xfrag_umem__hot() */
@@ -44,6 +45,10 @@ struct xfrag_umem {
 	uint32_t block_size;
 	uint32_t backing;
 	struct xfrag_debug *dbg;
+	/* AF_XDP registration (xsk.c); NULL until the first socket */
+	struct xsk_umem *xsk_umem;
+	uint32_t frame_size, headroom;
+	uint32_t nsockets;
 };
 
 XFRAG_HIDDEN void xfrag_pool_init(struct xfrag_umem *u);

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * xfrag rx queues: one AF_XDP socket per (interface, queue), all sharing one
+ * UMEM (XDP_SHARED_UMEM), each with its own fill/completion ring and frag
+ * cache. xfrag_rxq__recv() first tops the fill ring up with chunks carved by
+ * the queue's frag cache, then returns a batch of packet views. A view stays
+ * valid until released; releasing (from any thread, one by one or in bulk)
+ * drops the reference on the chunk's block, and a block whose count reaches
+ * zero goes back to the pool and from there to a fill ring.
+ *
+ * Typical loop:
+ *
+ *	struct xfrag_pkt pkts[64];
+ *	int n = xfrag_rxq__recv(q, pkts, 64);
+ *	for (i = 0; i < n; i++) handle(pkts[i].data, pkts[i].len);
+ *	xfrag_pkt__release_bulk(umem, pkts, n);
+ */
+#ifndef XFRAG_RXQ_H
+#define XFRAG_RXQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "frag.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct xfrag_rxq;
+struct xfrag_xdp;
+
+/* The kernel puts frames at chunk + XDP_PACKET_HEADROOM + headroom. */
+#define XFRAG_XDP_PACKET_HEADROOM 256
+#define XFRAG_FRAME_MIN 2048
+#define XFRAG_FRAME_MAX 4096
+/* Measured on 6.18: headroom may be at most chunk_size - 704. */
+#define XFRAG_HEADROOM_SLACK 704
+
+enum xfrag_bind_mode {
+	XFRAG_BIND_AUTO = 0,     /* zero-copy, else copy mode */
+	XFRAG_BIND_COPY = 1,
+	XFRAG_BIND_ZEROCOPY = 2, /* fail if the driver cannot */
+};
+
+struct xfrag_rxq_opts {
+	size_t sz;
+	uint32_t queue_id;
+	uint32_t frame_size;  /* chunk bytes in [2048, 4096]; 0: from the MTU */
+	uint32_t headroom;    /* bytes before the frame, after the kernel's 256 */
+	uint32_t fill_size;   /* ring entries, powers of two; 0: 4096 */
+	uint32_t comp_size;   /* 0: 2048 */
+	uint32_t rx_size;     /* 0: 4096 */
+	uint32_t tx_size;     /* 0: no TX ring */
+	uint32_t bind_mode;   /* enum xfrag_bind_mode */
+	uint32_t busy_poll_us;     /* SO_BUSY_POLL; 0: off */
+	uint32_t busy_poll_budget; /* SO_BUSY_POLL_BUDGET; 0: 64 when busy-polling */
+	uint32_t copybreak;   /* frames <= this many bytes are copied; 0: off */
+	bool multi_buffer;    /* XDP_USE_SG: frames larger than a chunk arrive as chains */
+	bool no_wakeup;       /* do not bind with XDP_USE_NEED_WAKEUP */
+	uint8_t pad[2];
+};
+#define xfrag_rxq_opts__last_field pad
+
+/* One received packet. Do not modify `addr`: it is the release handle. */
+struct xfrag_pkt {
+	uint8_t *data;
+	uint32_t len;      /* total length (all segments of a chain) */
+	uint16_t meta_len; /* bytes of metadata just before data (0: none) */
+	uint16_t nsegs;    /* 1, or the chunks of a multi-buffer chain */
+	uint64_t addr;     /* release handle (first chunk / the copy) */
+	uint32_t seg_idx;  /* multi-buffer: index of the 2nd segment in the queue's seg table */
+	uint32_t flags;
+};
+
+#define XFRAG_PKT_F_COPY (1u << 0) /* data is a copybreak copy */
+
+struct xfrag_rxq_stats {
+	size_t sz;
+	/* XDP program (this queue's slot, all CPUs) */
+	uint64_t xdp_seen, xdp_redirected, xdp_passed, xdp_dropped;
+	uint64_t xdp_redirect_failed, xdp_malformed;
+	/* kernel, XDP_STATISTICS */
+	uint64_t rx_dropped;          /* no chunk (includes rx_fill_ring_empty in copy
+				       * mode) or frame larger than a chunk */
+	uint64_t rx_invalid_descs;
+	uint64_t rx_ring_full;        /* RX ring had no room */
+	uint64_t rx_fill_ring_empty;  /* fill ring had no chunk (a subset of rx_dropped) */
+	uint64_t tx_invalid_descs;
+	/* library */
+	uint64_t rx_packets, rx_bytes;
+	uint64_t fill_posted;     /* chunks put on the fill ring */
+	uint64_t fill_short;      /* refills that could not fill the ring */
+	uint64_t wakeups;         /* recvfrom() kicks */
+	uint64_t copies, copy_bytes; /* copybreak */
+	uint64_t chains, chain_drops; /* multi-buffer */
+	uint32_t fill_level;      /* chunks now on the fill ring */
+	uint32_t fill_capacity;
+	uint32_t frame_size, headroom;
+	uint32_t chunks_per_block;
+	uint32_t zerocopy;        /* bound in zero-copy mode */
+	uint32_t page_cross_ok;   /* chunks may cross 4 KiB pages (hugetlb UMEM) */
+	uint32_t pad;
+};
+
+/**
+ * xfrag_rxq__create() - open an AF_XDP socket on one queue of an interface
+ * @umem: the shared UMEM (its first queue registers it with the kernel)
+ * @xdp: the attached XDP program whose XSKMAP gets this socket
+ * @opts: queue id, geometry, ring sizes; NULL for defaults on queue 0
+ *
+ * Validates the geometry against the limits measured on the kernel
+ * (frame size in [2048, 4096], headroom <= frame - 704, the frame fitting
+ * MTU + headers unless multi_buffer) and says why a value is refused.
+ *
+ * Return: the queue, or NULL with errno: EINVAL (bad geometry or ring size,
+ * UMEM too small for the rings), ERANGE (queue id beyond the device's),
+ * EOPNOTSUPP (zero-copy forced but unsupported), EPERM, EBUSY (after
+ * retries), or what bind() says.
+ */
+XFRAG_API struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
+					      struct xfrag_xdp *xdp,
+					      const struct xfrag_rxq_opts *opts);
+
+/** xfrag_rxq__destroy() - close the socket; packets not yet released stay valid */
+XFRAG_API void xfrag_rxq__destroy(struct xfrag_rxq *q);
+
+/**
+ * xfrag_rxq__recv() - top the fill ring up, then take up to @max packets
+ * @q: the queue (owner thread only)
+ * @pkts: receives the packet views
+ * @max: capacity of @pkts
+ *
+ * Never blocks; makes a syscall only when the kernel asks for a wakeup.
+ *
+ * Return: packets received (0 if none), or a negative errno.
+ */
+XFRAG_API int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
+			      unsigned int max);
+
+/**
+ * xfrag_rxq__refill() - top the fill ring up without receiving
+ * @q: the queue (owner thread only)
+ *
+ * Return: chunks posted.
+ */
+XFRAG_API int xfrag_rxq__refill(struct xfrag_rxq *q);
+
+/** xfrag_rxq__fd() - the socket, for poll() */
+XFRAG_API int xfrag_rxq__fd(const struct xfrag_rxq *q);
+
+/** xfrag_rxq__stats() - merge the XDP, kernel and library counters */
+XFRAG_API int xfrag_rxq__stats(struct xfrag_rxq *q, struct xfrag_rxq_stats *s);
+
+/** xfrag_rxq__umem() - the UMEM the queue receives into */
+XFRAG_API struct xfrag_umem *xfrag_rxq__umem(const struct xfrag_rxq *q);
+
+/**
+ * xfrag_frame_size_for_mtu() - the chunk size a queue derives from an MTU
+ * @mtu: interface MTU
+ * @headroom: requested headroom
+ *
+ * 256 + headroom + MTU + 14 (Ethernet) + 8 (two VLAN tags), rounded up to
+ * a cache line and clamped to [2048, 4096].
+ */
+XFRAG_API uint32_t xfrag_frame_size_for_mtu(uint32_t mtu, uint32_t headroom);
+
+/**
+ * xfrag_pkt__release_bulk() - release @n packet views
+ * @umem: their UMEM
+ * @pkts: the views
+ * @n: count
+ *
+ * Context: any thread.
+ */
+XFRAG_API void xfrag_pkt__release_bulk(struct xfrag_umem *umem,
+				       const struct xfrag_pkt *pkts,
+				       unsigned int n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XFRAG_RXQ_H */

@@ -1,0 +1,643 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * RX path on a real kernel: xfrag rx queues on the host side of a veth pair,
+ * a sender (AF_PACKET, in the lab's namespace) on the other. Driven by
+ * test_rx.sh, which creates and deletes the lab. Every scenario checks
+ * conservation: frames the XDP program redirected = delivered + named drops.
+ *
+ *   rx-test SCENARIO HOST_IF NS NS_IF [frame_size]
+ *   scenarios: intact arp queues hold frame sigterm badargs
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "xfrag/rxq.h"
+#include "xfrag/xdp.h"
+
+#define PORT 9091
+#define MAGIC 0x58465254u /* "XFRT" */
+
+static const char *host_if, *ns_name, *ns_if;
+static uint32_t frame_size;
+static volatile sig_atomic_t stop;
+
+struct hdr {
+	uint32_t magic;
+	uint32_t seq;
+	uint16_t len;
+	uint16_t flow;
+	uint32_t sum;
+} __attribute__((packed));
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int read_mac(const char *ifname, uint8_t mac[6])
+{
+	char path[128];
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/address", ifname);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fscanf(f, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1],
+		   &mac[2], &mac[3], &mac[4], &mac[5]);
+	fclose(f);
+	return n == 6 ? 0 : -1;
+}
+
+static uint32_t payload_sum(const uint8_t *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
+/* Ethernet + IPv4 + UDP to PORT, payload: hdr then a seq-derived pattern. */
+static size_t build_udp(uint8_t *buf, size_t len, const uint8_t dst[6],
+			const uint8_t src[6], uint32_t seq, uint16_t flow)
+{
+	struct ether_header *eh = (void *)buf;
+	struct iphdr *ip = (void *)(eh + 1);
+	struct udphdr *uh = (void *)(ip + 1);
+	struct hdr *h = (void *)(uh + 1);
+	uint8_t *pl = (uint8_t *)(h + 1);
+	size_t plen = len - (size_t)(pl - buf), i;
+	uint32_t csum = 0;
+	uint16_t *w = (uint16_t *)ip;
+
+	memcpy(eh->ether_dhost, dst, 6);
+	memcpy(eh->ether_shost, src, 6);
+	eh->ether_type = htons(ETHERTYPE_IP);
+	memset(ip, 0, sizeof(*ip));
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->tot_len = htons((uint16_t)(len - sizeof(*eh)));
+	ip->saddr = htonl(0xC6120002); /* 198.18.0.2 */
+	ip->daddr = htonl(0xC6120001); /* 198.18.0.1 */
+	for (i = 0; i < 10; i++)
+		csum += w[i];
+	csum = (csum & 0xffff) + (csum >> 16);
+	ip->check = (uint16_t)~((csum & 0xffff) + (csum >> 16));
+	uh->source = htons((uint16_t)(10000 + flow));
+	uh->dest = htons(PORT);
+	uh->len = htons((uint16_t)(len - sizeof(*eh) - sizeof(*ip)));
+	uh->check = 0;
+	for (i = 0; i < plen; i++)
+		pl[i] = (uint8_t)(seq * 31 + i);
+	h->magic = MAGIC;
+	h->seq = seq;
+	h->len = (uint16_t)len;
+	h->flow = flow;
+	h->sum = payload_sum(pl, plen);
+	return len;
+}
+
+/* 0 if intact; sets *seq. */
+static int verify(const uint8_t *buf, uint32_t len, uint32_t *seq)
+{
+	const size_t off = sizeof(struct ether_header) + sizeof(struct iphdr) +
+			   sizeof(struct udphdr);
+	const struct hdr *h = (const void *)(buf + off);
+
+	if (len < off + sizeof(*h) || h->magic != MAGIC)
+		return -1;
+	if (h->len != len)
+		return -2;
+	if (payload_sum(buf + off + sizeof(*h), len - off - sizeof(*h)) != h->sum)
+		return -3;
+	*seq = h->seq;
+	return 0;
+}
+
+/* ------------------------------------------------------------- sender -- */
+
+struct send_spec {
+	const uint32_t *sizes;
+	int nsizes;
+	uint32_t count;
+	int arp_every; /* send an ARP request after every N UDP frames; 0: none */
+	int cpu;       /* pin (AF_PACKET TX queue = CPU on veth) */
+	uint32_t seq0;
+};
+
+static void send_frames(const struct send_spec *sp)
+{
+	uint8_t dst[6], src[6], buf[9100];
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	char path[256];
+	int nsfd, fd;
+	uint32_t i;
+
+	if (read_mac(host_if, dst))
+		_exit(10);
+	snprintf(path, sizeof(path), "/var/run/netns/%s", ns_name);
+	nsfd = open(path, O_RDONLY);
+	if (nsfd < 0 || setns(nsfd, CLONE_NEWNET)) {
+		perror("setns");
+		_exit(11);
+	}
+	if (sp->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(sp->cpu, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
+	fd = socket(AF_PACKET, SOCK_RAW, 0);
+	{
+		/* sysfs still shows the old namespace after setns(): ask the socket. */
+		struct ifreq ifr = { 0 };
+
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ns_if);
+		if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr))
+			_exit(12);
+		memcpy(src, ifr.ifr_hwaddr.sa_data, 6);
+	}
+	sll.sll_ifindex = (int)if_nametoindex(ns_if);
+	sll.sll_halen = 6;
+	memcpy(sll.sll_addr, dst, 6);
+	if (fd < 0 || !sll.sll_ifindex) {
+		perror("AF_PACKET");
+		_exit(13);
+	}
+	for (i = 0; i < sp->count; i++) {
+		size_t len = build_udp(buf, sp->sizes[i % (uint32_t)sp->nsizes], dst,
+				       src, sp->seq0 + i, (uint16_t)(i % 4));
+
+		while (sendto(fd, buf, len, 0, (void *)&sll, sizeof(sll)) < 0) {
+			if (errno != ENOBUFS && errno != EAGAIN) {
+				perror("sendto");
+				_exit(14);
+			}
+			usleep(100);
+		}
+		if (sp->arp_every && i % (uint32_t)sp->arp_every == 0) {
+			struct ether_header *eh = (void *)buf;
+
+			memset(buf, 0, 60);
+			memset(eh->ether_dhost, 0xff, 6);
+			memcpy(eh->ether_shost, src, 6);
+			eh->ether_type = htons(ETHERTYPE_ARP);
+			if (sendto(fd, buf, 60, 0, (void *)&sll, sizeof(sll)) < 0)
+				_exit(15);
+		}
+		/* Pace: veth drops silently when its ring is full. */
+		if (i % 16 == 15)
+			usleep(200);
+	}
+	close(fd);
+	_exit(0);
+}
+
+static pid_t start_sender(const struct send_spec *sp)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		send_frames(sp);
+	return pid;
+}
+
+static int wait_sender(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 100;
+}
+
+/* ------------------------------------------------------------ receiver -- */
+
+struct lab {
+	struct xfrag_umem *umem;
+	struct xfrag_xdp *xdp;
+	struct xfrag_rxq *q[2];
+	int nq;
+};
+
+static int lab_open(struct lab *l, int nq, uint64_t umem_size, uint32_t fs,
+		    uint32_t fill, bool udp_only)
+{
+	XFRAG_OPTS(xfrag_umem_opts, uo, .size = umem_size, .hugepages = XFRAG_HUGE_NEVER);
+	XFRAG_OPTS(xfrag_xdp_filter, f, .ethertype = 0x0800, .l4_proto = IPPROTO_UDP,
+		   .port_lo = PORT, .port_hi = PORT);
+	XFRAG_OPTS(xfrag_xdp_opts, xo, .ifname = host_if, .mode = XFRAG_XDP_MODE_NATIVE,
+		   .filter = udp_only ? &f : NULL, .meta = true);
+	int i;
+
+	memset(l, 0, sizeof(*l));
+	l->umem = xfrag_umem__create(&uo);
+	if (!l->umem)
+		return -errno;
+	l->xdp = xfrag_xdp__attach(&xo);
+	if (!l->xdp)
+		return -errno;
+	for (i = 0; i < nq; i++) {
+		XFRAG_OPTS(xfrag_rxq_opts, qo, .queue_id = (uint32_t)i, .frame_size = fs,
+			   .fill_size = fill, .rx_size = fill);
+		l->q[i] = xfrag_rxq__create(l->umem, l->xdp, &qo);
+		if (!l->q[i])
+			return -errno;
+		l->nq++;
+	}
+	return 0;
+}
+
+static void lab_close(struct lab *l)
+{
+	for (int i = 0; i < l->nq; i++)
+		xfrag_rxq__destroy(l->q[i]);
+	xfrag_xdp__detach(l->xdp);
+	xfrag_umem__destroy(l->umem);
+	memset(l, 0, sizeof(*l));
+}
+
+struct tally {
+	uint64_t delivered[2], bad, dup;
+	uint8_t *seen; /* by seq */
+	uint32_t nseq;
+};
+
+/* Receive until @want frames or @ms elapse; verify and release each. */
+static void receive(struct lab *l, struct tally *t, uint64_t want, uint64_t ms)
+{
+	struct xfrag_pkt pk[64];
+	uint64_t end = now_ms() + ms, got = 0;
+	int i, n, k;
+
+	while (got < want && now_ms() < end && !stop) {
+		int idle = 1;
+
+		for (k = 0; k < l->nq; k++) {
+			n = xfrag_rxq__recv(l->q[k], pk, 64);
+			if (n <= 0)
+				continue;
+			idle = 0;
+			for (i = 0; i < n; i++) {
+				uint32_t seq;
+
+				if (verify(pk[i].data, pk[i].len, &seq)) {
+					t->bad++;
+				} else if (seq < t->nseq) {
+					t->dup += t->seen[seq]++ > 0;
+				}
+			}
+			t->delivered[k] += (uint64_t)n;
+			got += (uint64_t)n;
+			xfrag_pkt__release_bulk(l->umem, pk, (unsigned int)n);
+		}
+		if (idle)
+			usleep(50);
+	}
+}
+
+struct acct {
+	uint64_t redirected, seen, passed, dropped_named, delivered;
+};
+
+/* Sum the counters of every queue: redirected must equal delivered + drops. */
+static void account(struct lab *l, const struct tally *t, struct acct *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (int k = 0; k < l->nq; k++) {
+		XFRAG_OPTS(xfrag_rxq_stats, s);
+
+		xfrag_rxq__stats(l->q[k], &s);
+		a->redirected += s.xdp_redirected;
+		a->seen += s.xdp_seen;
+		a->passed += s.xdp_passed;
+		/* rx_dropped already includes the fill-ring-empty drops. */
+		a->dropped_named += s.rx_dropped + s.rx_ring_full + s.rx_invalid_descs;
+		a->delivered += t->delivered[k];
+		printf("queue %d: seen %llu redirected %llu passed %llu failed %llu | delivered %llu rx_dropped %llu ring_full %llu fill_empty %llu invalid %llu | fill %u/%u frame %u\n",
+		       k, (unsigned long long)s.xdp_seen,
+		       (unsigned long long)s.xdp_redirected,
+		       (unsigned long long)s.xdp_passed,
+		       (unsigned long long)s.xdp_redirect_failed,
+		       (unsigned long long)t->delivered[k],
+		       (unsigned long long)s.rx_dropped,
+		       (unsigned long long)s.rx_ring_full,
+		       (unsigned long long)s.rx_fill_ring_empty,
+		       (unsigned long long)s.rx_invalid_descs, s.fill_level,
+		       s.fill_capacity, s.frame_size);
+	}
+}
+
+static uint32_t blocks_free(struct lab *l, uint32_t *nblocks)
+{
+	struct xfrag_umem_stats s;
+
+	xfrag_umem__stats(l->umem, &s);
+	*nblocks = s.nblocks;
+	return s.blocks_free;
+}
+
+/* ----------------------------------------------------------- scenarios -- */
+
+static struct lab L;
+static struct tally T;
+
+/* A failed assertion must not leave the program attached. */
+static void cleanup(void)
+{
+	lab_close(&L);
+}
+
+static void tally_init(uint32_t nseq)
+{
+	free(T.seen);
+	memset(&T, 0, sizeof(T));
+	T.nseq = nseq;
+	T.seen = calloc(nseq, 1);
+}
+
+/* Frames of 64, 512 and 1500 bytes arrive intact, each once. */
+TEST(intact)
+{
+	static const uint32_t sizes[] = { 64, 512, 1500 };
+	struct send_spec sp = { sizes, 3, 3000, 0, 0, 0 };
+	struct acct a;
+	uint32_t nb, i, missing = 0;
+	pid_t pid;
+
+	assert_eq(lab_open(&L, 1, 16 << 20, frame_size, 2048, true), 0);
+	tally_init(sp.count);
+	pid = start_sender(&sp);
+	receive(&L, &T, sp.count, 20000);
+	expect_eq(wait_sender(pid), 0);
+	receive(&L, &T, 0, 200); /* stragglers: there must be none extra */
+	account(&L, &T, &a);
+	for (i = 0; i < sp.count; i++)
+		missing += !T.seen[i];
+	expect_eq(T.bad, 0);
+	expect_eq(T.dup, 0);
+	expect_eq(missing, 0);
+	expect_eq(a.delivered, sp.count);
+	expect_eq(a.redirected, a.delivered + a.dropped_named);
+	lab_close(&L);
+	(void)nb;
+}
+
+/* ARP goes to the stack, matching UDP to the socket. */
+TEST(arp)
+{
+	static const uint32_t sizes[] = { 128 };
+	struct send_spec sp = { sizes, 1, 1000, 5, 0, 0 };
+	struct acct a;
+	pid_t pid;
+
+	assert_eq(lab_open(&L, 1, 16 << 20, frame_size, 2048, true), 0);
+	tally_init(sp.count);
+	pid = start_sender(&sp);
+	receive(&L, &T, sp.count, 20000);
+	expect_eq(wait_sender(pid), 0);
+	receive(&L, &T, 0, 200);
+	account(&L, &T, &a);
+	expect_eq(a.delivered, sp.count);
+	expect_eq(T.bad, 0);
+	expect_true(a.passed >= 200); /* the 200 ARP requests */
+	expect_eq(a.redirected, a.delivered + a.dropped_named);
+	lab_close(&L);
+}
+
+/* Two queues share one UMEM; a sender on each CPU feeds each queue. */
+TEST(queues)
+{
+	static const uint32_t sizes[] = { 64, 1000 };
+	struct send_spec s0 = { sizes, 2, 1500, 0, 0, 0 };
+	struct send_spec s1 = { sizes, 2, 1500, 0, 1, 100000 };
+	struct acct a;
+	uint32_t nb, nf;
+	pid_t p0, p1;
+
+	assert_eq(lab_open(&L, 2, 32 << 20, frame_size, 2048, true), 0);
+	tally_init(200000);
+	p0 = start_sender(&s0);
+	p1 = start_sender(&s1);
+	receive(&L, &T, 3000, 20000);
+	expect_eq(wait_sender(p0), 0);
+	expect_eq(wait_sender(p1), 0);
+	receive(&L, &T, 0, 200);
+	account(&L, &T, &a);
+	expect_eq(a.delivered, 3000);
+	expect_true(T.delivered[0] > 0);
+	expect_true(T.delivered[1] > 0);
+	expect_eq(T.bad, 0);
+	expect_eq(a.redirected, a.delivered + a.dropped_named);
+	/* Both queues carve from the one pool. */
+	nf = blocks_free(&L, &nb);
+	expect_true(nf < nb);
+	lab_close(&L);
+}
+
+/*
+ * An application that holds every packet starves the fill ring: the
+ * kernel counts the drops. After release, reception recovers.
+ */
+TEST(hold)
+{
+	static const uint32_t sizes[] = { 64 };
+	struct send_spec sp = { sizes, 1, 3000, 0, 0, 0 };
+	struct xfrag_pkt *held = calloc(8192, sizeof(*held));
+	struct xfrag_rxq_stats s = { .sz = sizeof(s) };
+	uint64_t nheld = 0, end;
+	uint32_t nb, nf;
+	struct acct a;
+	pid_t pid;
+
+	/* 2 MiB of 2048-byte chunks: 1024 chunks, fill ring 256. */
+	assert_eq(lab_open(&L, 1, 2 << 20, 2048, 256, true), 0);
+	tally_init(100000);
+	pid = start_sender(&sp);
+	end = now_ms() + 20000;
+	while (now_ms() < end) {
+		int n = xfrag_rxq__recv(L.q[0], held + nheld,
+					(unsigned int)(8192 - nheld < 64 ? 8192 - nheld : 64));
+
+		if (n > 0)
+			nheld += (uint64_t)n;
+		else if (waitpid(pid, NULL, WNOHANG) == pid)
+			break;
+		else
+			usleep(50);
+	}
+	usleep(100000);
+	while (xfrag_rxq__recv(L.q[0], held + nheld, 64) > 0)
+		;
+	xfrag_rxq__stats(L.q[0], &s);
+	printf("held %llu, fill-ring-empty drops %llu, redirected %llu\n",
+	       (unsigned long long)nheld, (unsigned long long)s.rx_fill_ring_empty,
+	       (unsigned long long)s.xdp_redirected);
+	expect_true(nheld <= 1024);
+	expect_true(s.rx_fill_ring_empty > 0);
+	expect_true(s.rx_dropped >= s.rx_fill_ring_empty);
+	expect_eq(s.xdp_redirected, nheld + s.rx_ring_full + s.rx_dropped);
+	nf = blocks_free(&L, &nb);
+	expect_eq(nf, 0);
+	/* Release everything: blocks recycle, the ring refills, traffic flows. */
+	xfrag_pkt__release_bulk(L.umem, held, (unsigned int)nheld);
+	T.delivered[0] = nheld;
+	{
+		struct send_spec sp2 = { sizes, 1, 500, 0, 0, 50000 };
+		uint64_t before = T.delivered[0];
+
+		pid = start_sender(&sp2);
+		receive(&L, &T, 500, 20000);
+		expect_eq(wait_sender(pid), 0);
+		receive(&L, &T, 0, 200);
+		expect_eq(T.delivered[0] - before, 500);
+	}
+	account(&L, &T, &a);
+	expect_eq(a.redirected, a.delivered + a.dropped_named);
+	lab_close(&L);
+	free(held);
+}
+
+/* frame_size given on the command line: 1500-byte frames still fit. */
+TEST(frame)
+{
+	static const uint32_t sizes[] = { 64, 1500 };
+	struct send_spec sp = { sizes, 2, 1000, 0, 0, 0 };
+	struct acct a;
+	pid_t pid;
+
+	assert_eq(lab_open(&L, 1, 16 << 20, frame_size, 1024, true), 0);
+	{
+		XFRAG_OPTS(xfrag_rxq_stats, s);
+		xfrag_rxq__stats(L.q[0], &s);
+		expect_eq(s.frame_size, frame_size);
+	}
+	tally_init(sp.count);
+	pid = start_sender(&sp);
+	receive(&L, &T, sp.count, 20000);
+	expect_eq(wait_sender(pid), 0);
+	account(&L, &T, &a);
+	expect_eq(a.delivered, sp.count);
+	expect_eq(T.bad, 0);
+	expect_eq(a.redirected, a.delivered + a.dropped_named);
+	lab_close(&L);
+}
+
+/* Impossible geometry is refused before anything is attached to a socket. */
+TEST(badargs)
+{
+	static const uint32_t bad_fs[] = { 2047, 4097, 1024, 8192 };
+	XFRAG_OPTS(xfrag_umem_opts, uo, .size = 1 << 20, .hugepages = XFRAG_HUGE_NEVER);
+	XFRAG_OPTS(xfrag_xdp_opts, xo, .ifname = host_if);
+	struct xfrag_umem *u = L.umem = xfrag_umem__create(&uo);
+	struct xfrag_xdp *x = L.xdp = xfrag_xdp__attach(&xo);
+	unsigned int i;
+
+	assert_true(u && x);
+	for (i = 0; i < 4; i++) {
+		XFRAG_OPTS(xfrag_rxq_opts, qo, .frame_size = bad_fs[i]);
+		errno = 0;
+		expect_true(!xfrag_rxq__create(u, x, &qo) && errno == EINVAL);
+	}
+	{
+		XFRAG_OPTS(xfrag_rxq_opts, qo, .frame_size = 2048, .headroom = 2048 - 703);
+		errno = 0;
+		expect_true(!xfrag_rxq__create(u, x, &qo) && errno == EINVAL);
+	}
+	{
+		XFRAG_OPTS(xfrag_rxq_opts, qo, .queue_id = 7);
+		errno = 0;
+		expect_true(!xfrag_rxq__create(u, x, &qo) && errno == ERANGE);
+	}
+	{
+		/* 1 MiB holds 512 chunks: not enough for 2048 + 2048 ring slots. */
+		XFRAG_OPTS(xfrag_rxq_opts, qo, .frame_size = 2048);
+		errno = 0;
+		expect_true(!xfrag_rxq__create(u, x, &qo) && errno == EINVAL);
+	}
+	{
+		XFRAG_OPTS(xfrag_rxq_opts, qo, .fill_size = 1000);
+		errno = 0;
+		expect_true(!xfrag_rxq__create(u, x, &qo) && errno == EINVAL);
+	}
+	{
+		struct xfrag_umem_stats s;
+
+		xfrag_umem__stats(u, &s);
+		expect_eq(s.blocks_free, s.nblocks);
+	}
+	lab_close(&L);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* Receive until SIGTERM; the shell checks that nothing stays attached. */
+TEST(sigterm)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	assert_eq(lab_open(&L, 1, 16 << 20, 0, 2048, true), 0);
+	printf("ready\n");
+	fflush(stdout);
+	tally_init(1);
+	receive(&L, &T, UINT64_MAX, 30000);
+	expect_true(stop);
+	lab_close(&L);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct test_case all[] = { T(intact), T(arp), T(queues), T(hold),
+						T(frame), T(badargs), T(sigterm) };
+	size_t i;
+
+	if (argc < 5) {
+		fprintf(stderr, "usage: rx-test SCENARIO HOST_IF NS NS_IF [frame_size]\n");
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "rx-test: needs root (CAP_NET_ADMIN, CAP_BPF, CAP_SYS_ADMIN)\n");
+		return 1;
+	}
+	host_if = argv[2];
+	ns_name = argv[3];
+	ns_if = argv[4];
+	frame_size = argc > 5 ? (uint32_t)atoi(argv[5]) : 0;
+	atexit(cleanup);
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcmp(all[i].name, argv[1]))
+			return test_run(&all[i], 1, 1, argv);
+	fprintf(stderr, "rx-test: unknown scenario %s\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# RX path end to end: run one rx-test scenario on a fresh veth lab.
+#   test_rx.sh RX_TEST_BINARY SCENARIO
+# Frame sizes 2048, 2304, 3000 and 4096 each run the 'frame' scenario;
+# 'queues' gets a 2-queue veth; 'sigterm' checks the exit leaves no XDP.
+set -u
+bin=$1 scen=$2
+if [ "$(id -u)" -ne 0 ]; then
+	echo "test_rx.sh: FAIL: needs root (CAP_NET_ADMIN, CAP_BPF) to create namespaces and attach XDP" >&2
+	exit 1
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../../scripts/lab.sh
+source "$here/../../scripts/lab.sh"
+
+no_xdp_left() {
+	if ip link show dev "$LAB_HOST_IF" | grep -q 'prog/xdp'; then
+		echo "FAIL: an XDP program is still attached to $LAB_HOST_IF" >&2
+		ip link show dev "$LAB_HOST_IF" >&2
+		return 1
+	fi
+}
+
+rc=0
+case $scen in
+queues)
+	lab_up -q 2 || exit 1
+	"$bin" queues "$LAB_HOST_IF" "$LAB_NS" "$LAB_NS_IF" || rc=1
+	;;
+frame)
+	lab_up || exit 1
+	for fs in 2048 2304 3000 4096; do
+		echo "--- frame size $fs"
+		"$bin" frame "$LAB_HOST_IF" "$LAB_NS" "$LAB_NS_IF" "$fs" || rc=1
+	done
+	;;
+sigterm)
+	lab_up || exit 1
+	out=$(mktemp)
+	"$bin" sigterm "$LAB_HOST_IF" "$LAB_NS" "$LAB_NS_IF" >"$out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do grep -q ready "$out" && break; sleep 0.1; done
+	grep -q ready "$out" || { echo "FAIL: receiver did not start" >&2; cat "$out"; rc=1; }
+	ip link show dev "$LAB_HOST_IF" | grep -q 'prog/xdp' || { echo "FAIL: no XDP program while running" >&2; rc=1; }
+	kill -TERM "$pid"
+	wait "$pid" || { echo "FAIL: receiver exit status $? after SIGTERM" >&2; rc=1; }
+	cat "$out"
+	rm -f "$out"
+	no_xdp_left || rc=1
+	;;
+*)
+	lab_up || exit 1
+	"$bin" "$scen" "$LAB_HOST_IF" "$LAB_NS" "$LAB_NS_IF" || rc=1
+	;;
+esac
+# Normal exit too: nothing may stay attached.
+no_xdp_left || rc=1
+exit $rc

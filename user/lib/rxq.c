@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * rx queues: an AF_XDP socket per (interface, queue) on the shared UMEM,
+ * whose fill ring is fed by the queue's frag cache.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "xfrag/rxq.h"
+#include "xfrag/xdp.h"
+#include "xsk_internal.h"
+
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL 69
+#endif
+#ifndef SO_BUSY_POLL_BUDGET
+#define SO_BUSY_POLL_BUDGET 70
+#endif
+
+/* Refill only when this many slots are free: one carve per block run. */
+#define REFILL_MIN 32
+#define COPY_BATCH 256
+
+struct xfrag_rxq {
+	/* hot, owner thread */
+	struct xfrag_xsk_rings r;
+	struct xfrag_umem *umem;
+	struct xfrag_cache *cache;  /* RX chunks */
+	struct xfrag_cache *small;  /* copybreak copies */
+	uint8_t *area;
+	uint32_t frame_size;
+	uint32_t copybreak;
+	int fd;
+	bool wakeup;
+	bool busy_poll;
+	uint64_t rx_packets, rx_bytes, fill_posted, fill_short, wakeups;
+	uint64_t copies, copy_bytes;
+	/* cold */
+	struct xsk_socket *xsk;
+	struct xfrag_xdp *xdp;
+	uint32_t queue_id;
+	uint32_t headroom;
+	uint32_t fill_size;
+	uint32_t chunks_per_block;
+	bool page_cross_ok;
+};
+
+uint32_t xfrag_frame_size_for_mtu(uint32_t mtu, uint32_t headroom)
+{
+	uint64_t need = XFRAG_XDP_PACKET_HEADROOM + (uint64_t)headroom + mtu +
+			14 + 8;
+
+	need = (need + 63) & ~63ull;
+	if (need < XFRAG_FRAME_MIN)
+		need = XFRAG_FRAME_MIN;
+	if (need > XFRAG_FRAME_MAX)
+		need = XFRAG_FRAME_MAX;
+	return (uint32_t)need;
+}
+
+static int read_sysfs_u32(const char *ifname, const char *attr, uint32_t *v)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", ifname, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%u", v) == 1;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}
+
+/* Real rx queues of the device: what `ethtool -l` calls channels. */
+static int count_rx_queues(const char *ifname)
+{
+	char path[128];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", ifname);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		n += !strncmp(de->d_name, "rx-", 3);
+	closedir(d);
+	return n;
+}
+
+static bool pow2(uint32_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+/* Chunks of @fs one block yields, as the cache carves them. */
+static uint32_t chunks_per_block(uint32_t block, uint32_t fs, bool page_cross_ok)
+{
+	if (page_cross_ok || block < 4096)
+		return block / fs;
+	return (block / 4096) * (4096 / fs);
+}
+
+static int check_geometry(struct xfrag_rxq *q, const char *ifname,
+			  const struct xfrag_rxq_opts *o, uint32_t mtu)
+{
+	uint32_t fs = q->frame_size, hr = q->headroom;
+
+	if (fs < XFRAG_FRAME_MIN || fs > XFRAG_FRAME_MAX) {
+		pr_err("frame size %u is out of range: AF_XDP unaligned chunks must be %u..%u bytes",
+		       fs, XFRAG_FRAME_MIN, XFRAG_FRAME_MAX);
+		return -EINVAL;
+	}
+	if (hr > fs - XFRAG_HEADROOM_SLACK) {
+		pr_err("headroom %u is too large for frame size %u: at most %u (the kernel keeps %u bytes of a chunk)",
+		       hr, fs, fs - XFRAG_HEADROOM_SLACK, XFRAG_HEADROOM_SLACK);
+		return -EINVAL;
+	}
+	if (mtu && !OPTS_GET(o, multi_buffer, false) &&
+	    XFRAG_XDP_PACKET_HEADROOM + hr + mtu + 14 > fs)
+		pr_warn("%s: MTU %u does not fit frame size %u with headroom %u: longer frames will be dropped (rx_dropped); use multi-buffer",
+			ifname, mtu, fs, hr);
+	return 0;
+}
+
+static int check_ring(const char *what, uint32_t v)
+{
+	if (!pow2(v) || v > (1u << 20)) {
+		pr_err("%s ring size %u: must be a power of two up to 1M", what, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
+				    struct xfrag_xdp *xdp,
+				    const struct xfrag_rxq_opts *opts)
+{
+	struct xfrag_xsk_params p = { 0 };
+	char ifname[IF_NAMESIZE];
+	struct xfrag_rxq *q;
+	uint32_t mtu = 0, nchunks;
+	int err, nq;
+
+	if (!umem || !xdp || (opts && !OPTS_VALID(opts, xfrag_rxq_opts))) {
+		pr_err("xfrag_rxq__create: %s", !umem ? "no UMEM" : !xdp ? "no XDP program" : "bad options");
+		errno = EINVAL;
+		return NULL;
+	}
+	p.ifindex = xfrag_xdp__ifindex(xdp);
+	if (!if_indextoname((unsigned int)p.ifindex, ifname)) {
+		pr_err("interface %d has gone", p.ifindex);
+		errno = ENODEV;
+		return NULL;
+	}
+	q = aligned_alloc(XFRAG_CACHELINE,
+			  (sizeof(*q) + XFRAG_CACHELINE - 1) & ~(size_t)(XFRAG_CACHELINE - 1));
+	if (!q) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(q, 0, sizeof(*q));
+	q->umem = umem;
+	q->xdp = xdp;
+	q->area = umem->hot.area;
+	q->fd = -1;
+	q->queue_id = OPTS_GET(opts, queue_id, 0);
+	q->headroom = OPTS_GET(opts, headroom, 0);
+	q->copybreak = OPTS_GET(opts, copybreak, 0);
+	read_sysfs_u32(ifname, "mtu", &mtu);
+	q->frame_size = OPTS_GET(opts, frame_size, 0);
+	if (!q->frame_size)
+		q->frame_size = umem->xsk_umem ? umem->frame_size :
+			xfrag_frame_size_for_mtu(mtu, q->headroom);
+	err = check_geometry(q, ifname, opts, mtu);
+	if (err)
+		goto err_free;
+
+	nq = count_rx_queues(ifname);
+	if (nq > 0 && q->queue_id >= (uint32_t)nq) {
+		pr_err("queue %u is out of range: %s has %d rx queue%s (see ethtool -l %s)",
+		       q->queue_id, ifname, nq, nq == 1 ? "" : "s", ifname);
+		err = -ERANGE;
+		goto err_free;
+	}
+	if (q->queue_id >= XFRAG_XDP_MAX_QUEUES) {
+		pr_err("queue %u is beyond the %d queues the XDP program serves",
+		       q->queue_id, XFRAG_XDP_MAX_QUEUES);
+		err = -ERANGE;
+		goto err_free;
+	}
+
+	p.queue_id = q->queue_id;
+	p.frame_size = q->frame_size;
+	p.headroom = q->headroom;
+	p.fill_size = OPTS_GET(opts, fill_size, 0) ?: 2048;
+	p.comp_size = OPTS_GET(opts, comp_size, 0) ?: 2048;
+	p.rx_size = OPTS_GET(opts, rx_size, 0) ?: 2048;
+	p.tx_size = OPTS_GET(opts, tx_size, 0);
+	p.bind_mode = OPTS_GET(opts, bind_mode, XFRAG_BIND_AUTO);
+	p.multi_buffer = OPTS_GET(opts, multi_buffer, false);
+	p.no_wakeup = OPTS_GET(opts, no_wakeup, false);
+	if (p.multi_buffer) {
+		pr_err("multi-buffer receive is not implemented yet");
+		err = -EOPNOTSUPP;
+		goto err_free;
+	}
+	if ((err = check_ring("fill", p.fill_size)) || (err = check_ring("completion", p.comp_size)) ||
+	    (err = check_ring("rx", p.rx_size)) || (p.tx_size && (err = check_ring("tx", p.tx_size))))
+		goto err_free;
+	if (p.bind_mode > XFRAG_BIND_ZEROCOPY) {
+		pr_err("bind mode %u unknown", p.bind_mode);
+		err = -EINVAL;
+		goto err_free;
+	}
+	/*
+	 * Zero-copy drivers reject chunks that span physically non-contiguous
+	 * pages; only explicit hugepages make every block contiguous.
+	 */
+	q->page_cross_ok = umem->backing == XFRAG_BACKING_HUGETLB;
+	q->chunks_per_block = chunks_per_block(umem->block_size, q->frame_size,
+					       q->page_cross_ok);
+	nchunks = q->chunks_per_block * umem->hot.nblocks;
+	if (q->chunks_per_block == 0 || nchunks < p.fill_size + p.rx_size) {
+		pr_err("UMEM too small for the rings: %llu bytes hold %u chunks of %u bytes, but queue %u's fill (%u) and rx (%u) rings need %u; use a larger UMEM or smaller rings",
+		       (unsigned long long)umem->hot.size, nchunks, q->frame_size,
+		       q->queue_id, p.fill_size, p.rx_size, p.fill_size + p.rx_size);
+		err = -EINVAL;
+		goto err_free;
+	}
+	q->fill_size = p.fill_size;
+
+	{
+		XFRAG_OPTS(xfrag_cache_opts, co, .id = (uint16_t)q->queue_id,
+			   .no_page_cross = !q->page_cross_ok);
+		q->cache = xfrag_cache__create(umem, &co);
+		if (!q->cache) {
+			err = -errno;
+			goto err_free;
+		}
+		if (q->copybreak) {
+			if (q->copybreak > q->frame_size) {
+				pr_err("copybreak %u exceeds the frame size %u", q->copybreak, q->frame_size);
+				err = -EINVAL;
+				goto err_cache;
+			}
+			q->small = xfrag_cache__create(umem, &co);
+			if (!q->small) {
+				err = -errno;
+				goto err_cache;
+			}
+		}
+	}
+
+	err = xfrag_xsk_open(umem, &p, &q->r, &q->xsk);
+	if (err)
+		goto err_cache;
+	q->fd = xsk_socket__fd(q->xsk);
+	q->wakeup = !p.no_wakeup;
+
+	if (OPTS_GET(opts, busy_poll_us, 0)) {
+		int v = 1, us = (int)OPTS_GET(opts, busy_poll_us, 0);
+		int budget = (int)(OPTS_GET(opts, busy_poll_budget, 0) ?: 64);
+
+		if (setsockopt(q->fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &v, sizeof(v)) ||
+		    setsockopt(q->fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) ||
+		    setsockopt(q->fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget))) {
+			err = -errno;
+			pr_err("queue %u: enabling busy polling failed: %s", q->queue_id, strerror(errno));
+			goto err_sock;
+		}
+		q->busy_poll = true;
+	}
+
+	/* Chunks first, then the socket into the XSKMAP: no frame finds an
+	 * empty fill ring at the start. */
+	xfrag_rxq__refill(q);
+	err = xfrag_xdp__set_xsk(xdp, q->queue_id, q->fd);
+	if (err)
+		goto err_sock;
+	pr_info("%s queue %u: frame %u, headroom %u, %u chunks/block, %s, %s",
+		ifname, q->queue_id, q->frame_size, q->headroom,
+		q->chunks_per_block, q->page_cross_ok ? "chunks may cross pages" : "no chunk crosses a 4 KiB page",
+		q->r.zerocopy ? "zero-copy" : "copy mode");
+	return q;
+
+err_sock:
+	xfrag_xsk_close(umem, q->xsk);
+err_cache:
+	xfrag_cache__destroy(q->small);
+	xfrag_cache__destroy(q->cache);
+err_free:
+	free(q);
+	errno = -err;
+	return NULL;
+}
+
+void xfrag_rxq__destroy(struct xfrag_rxq *q)
+{
+	if (!q)
+		return;
+	xfrag_xdp__clear_xsk(q->xdp, q->queue_id);
+	/*
+	 * Chunks still on the fill ring or in the RX ring die with the
+	 * socket: give their references back so their blocks recycle.
+	 */
+	{
+		uint32_t idx, n;
+		uint64_t addrs[256];
+
+		while ((n = xsk_ring_cons__peek(&q->r.rx, 256, &idx))) {
+			for (uint32_t i = 0; i < n; i++)
+				addrs[i] = xsk_umem__extract_addr(
+					xsk_ring_cons__rx_desc(&q->r.rx, idx + i)->addr);
+			xsk_ring_cons__release(&q->r.rx, n);
+			xfrag_umem__release_bulk(q->umem, addrs, n);
+		}
+	}
+	{
+		/* Fill entries between the kernel's consumer and our producer. */
+		uint32_t cons = __atomic_load_n(q->r.fill.consumer, __ATOMIC_ACQUIRE);
+		uint32_t prod = *q->r.fill.producer;
+
+		for (; cons != prod; cons++)
+			xfrag_umem__release(q->umem,
+					    *xsk_ring_prod__fill_addr(&q->r.fill, cons));
+	}
+	xfrag_xsk_close(q->umem, q->xsk);
+	xfrag_cache__destroy(q->small);
+	xfrag_cache__destroy(q->cache);
+	free(q);
+}
+
+int xfrag_rxq__refill(struct xfrag_rxq *q)
+{
+	struct xsk_ring_prod *fill = &q->r.fill;
+	uint32_t nfree = xsk_prod_nb_free(fill, q->fill_size), idx, done = 0;
+
+	if (nfree < REFILL_MIN)
+		return 0;
+	if (xsk_ring_prod__reserve(fill, nfree, &idx) != nfree)
+		return 0;
+	/*
+	 * Carve straight into the ring: at most two contiguous spans (the
+	 * ring wraps), one burst each, no copy of the addresses.
+	 */
+	while (done < nfree) {
+		uint32_t pos = (idx + done) & fill->mask;
+		uint32_t span = fill->size - pos;
+		int got;
+
+		if (span > nfree - done)
+			span = nfree - done;
+		got = xfrag_cache__alloc_burst(q->cache, q->frame_size,
+					       (uint64_t *)fill->ring + pos, span);
+		if (got <= 0)
+			break;
+		done += (uint32_t)got;
+		if ((uint32_t)got < span)
+			break;
+	}
+	if (done < nfree) {
+		/* Pool ran dry: un-reserve what we could not carve. */
+		fill->cached_prod -= nfree - done;
+		q->fill_short++;
+	}
+	if (done)
+		xsk_ring_prod__submit(fill, done);
+	q->fill_posted += done;
+	return (int)done;
+}
+
+/* Copybreak: move small frames into compact frags, free their chunks. */
+static void copy_small(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
+		       unsigned int n)
+{
+	uint64_t chunks[COPY_BATCH];
+	unsigned int i, nc = 0;
+
+	for (i = 0; i < n; i++) {
+		struct xfrag_pkt *pk = &pkts[i];
+		uint32_t sz = pk->len + pk->meta_len;
+		uint64_t a;
+
+		if (pk->len > q->copybreak)
+			continue;
+		/* Cache-line granularity: a 64 B frame pins 64 B, not a chunk. */
+		if (xfrag_cache__alloc(q->small, (sz + 63) & ~63u, 64, &a))
+			continue; /* pool empty: keep the chunk */
+		memcpy(q->area + a, pk->data - pk->meta_len, sz);
+		chunks[nc++] = pk->addr;
+		pk->addr = a;
+		pk->data = q->area + a + pk->meta_len;
+		pk->flags |= XFRAG_PKT_F_COPY;
+		q->copies++;
+		q->copy_bytes += pk->len;
+	}
+	if (nc)
+		xfrag_umem__release_bulk(q->umem, chunks, nc);
+}
+
+int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
+		    unsigned int max)
+{
+	struct xsk_ring_cons *rx = &q->r.rx;
+	uint32_t idx, n, i;
+	uint64_t bytes = 0;
+
+	xfrag_rxq__refill(q);
+	if (max > COPY_BATCH && q->copybreak)
+		max = COPY_BATCH;
+	n = xsk_ring_cons__peek(rx, max, &idx);
+	if (!n) {
+		/* A syscall only when the kernel asks (or to busy-poll). */
+		if (q->busy_poll || (q->wakeup && xsk_ring_prod__needs_wakeup(&q->r.fill))) {
+			recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+			q->wakeups++;
+		}
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(rx, idx + i);
+		uint8_t *data = q->area + xsk_umem__add_offset_to_addr(d->addr);
+		const struct xfrag_meta *m = (const void *)(data - sizeof(*m));
+		struct xfrag_pkt *pk = &pkts[i];
+
+		pk->data = data;
+		pk->len = d->len;
+		pk->addr = xsk_umem__extract_addr(d->addr);
+		/* The program marks frames it annotated; the check is on
+		 * bytes the kernel always leaves in the chunk's headroom. */
+		pk->meta_len = (m->flags & XFRAG_META_MAGIC_MASK) == XFRAG_META_MAGIC ?
+				       sizeof(*m) : 0;
+		pk->nsegs = 1;
+		pk->seg_idx = 0;
+		pk->flags = 0;
+		bytes += d->len;
+	}
+	xsk_ring_cons__release(rx, n);
+	q->rx_packets += n;
+	q->rx_bytes += bytes;
+	if (q->copybreak)
+		copy_small(q, pkts, n);
+	return (int)n;
+}
+
+void xfrag_pkt__release_bulk(struct xfrag_umem *umem,
+			     const struct xfrag_pkt *pkts, unsigned int n)
+{
+	uint64_t addrs[256];
+	unsigned int i, k;
+
+	for (i = 0; i < n; i += k) {
+		for (k = 0; k < 256 && i + k < n; k++)
+			addrs[k] = pkts[i + k].addr;
+		xfrag_umem__release_bulk(umem, addrs, k);
+	}
+}
+
+int xfrag_rxq__fd(const struct xfrag_rxq *q)
+{
+	return q->fd;
+}
+
+struct xfrag_umem *xfrag_rxq__umem(const struct xfrag_rxq *q)
+{
+	return q->umem;
+}
+
+int xfrag_rxq__stats(struct xfrag_rxq *q, struct xfrag_rxq_stats *out)
+{
+	struct xfrag_rxq_stats s = { .sz = sizeof(s) };
+	struct xdp_statistics xs = { 0 };
+	socklen_t len = sizeof(xs);
+	XFRAG_OPTS(xfrag_xdp_counters, c);
+	size_t usz;
+
+	if (!q || !out || out->sz < sizeof(size_t))
+		return -EINVAL;
+	if (!xfrag_xdp__counters(q->xdp, q->queue_id, &c)) {
+		s.xdp_seen = c.seen;
+		s.xdp_redirected = c.redirected;
+		s.xdp_passed = c.passed;
+		s.xdp_dropped = c.dropped;
+		s.xdp_redirect_failed = c.redirect_failed;
+		s.xdp_malformed = c.malformed;
+	}
+	if (!getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &xs, &len)) {
+		s.rx_dropped = xs.rx_dropped;
+		s.rx_invalid_descs = xs.rx_invalid_descs;
+		s.tx_invalid_descs = xs.tx_invalid_descs;
+		s.rx_ring_full = xs.rx_ring_full;
+		s.rx_fill_ring_empty = xs.rx_fill_ring_empty_descs;
+	}
+	s.rx_packets = q->rx_packets;
+	s.rx_bytes = q->rx_bytes;
+	s.fill_posted = q->fill_posted;
+	s.fill_short = q->fill_short;
+	s.wakeups = q->wakeups;
+	s.copies = q->copies;
+	s.copy_bytes = q->copy_bytes;
+	s.fill_capacity = q->fill_size;
+	s.fill_level = q->fill_size -
+		       (xsk_prod_nb_free(&q->r.fill, q->fill_size) - 0);
+	s.frame_size = q->frame_size;
+	s.headroom = q->headroom;
+	s.chunks_per_block = q->chunks_per_block;
+	s.zerocopy = q->r.zerocopy;
+	s.page_cross_ok = q->page_cross_ok;
+	/* Copy only what the caller's struct has room for. */
+	usz = out->sz < sizeof(s) ? out->sz : sizeof(s);
+	memcpy((char *)out + sizeof(size_t), (char *)&s + sizeof(size_t),
+	       usz - sizeof(size_t));
+	return 0;
+}
