@@ -57,24 +57,82 @@ struct xfrag_rxq_opts {
 	uint32_t busy_poll_us;     /* SO_BUSY_POLL; 0: off */
 	uint32_t busy_poll_budget; /* SO_BUSY_POLL_BUDGET; 0: 64 when busy-polling */
 	uint32_t copybreak;   /* frames <= this many bytes are copied; 0: off */
-	bool multi_buffer;    /* XDP_USE_SG: frames larger than a chunk arrive as chains */
+	bool multi_buffer;    /* XDP_USE_SG: frames larger than a chunk arrive as
+			       * chains; on by itself when the MTU needs it */
 	bool no_wakeup;       /* do not bind with XDP_USE_NEED_WAKEUP */
 	uint8_t pad[2];
 };
 #define xfrag_rxq_opts__last_field pad
 
-/* One received packet. Do not modify `addr`: it is the release handle. */
+/*
+ * One received packet. Do not modify `addr` or `chain`: they are what a
+ * release gives back. A multi-buffer frame (nsegs > 1) arrives as a chain of
+ * chunks: `data` is its first segment and `len` the whole frame; the
+ * segments are listed in a small frag, see xfrag_pkt__chain().
+ */
 struct xfrag_pkt {
 	uint8_t *data;
 	uint32_t len;      /* total length (all segments of a chain) */
-	uint16_t meta_len; /* bytes of metadata just before data (0: none) */
+	uint8_t meta_len;  /* bytes of metadata just before data (0: none) */
+	uint8_t flags;     /* XFRAG_PKT_F_* */
 	uint16_t nsegs;    /* 1, or the chunks of a multi-buffer chain */
 	uint64_t addr;     /* release handle (first chunk / the copy) */
-	uint32_t seg_idx;  /* multi-buffer: index of the 2nd segment in the queue's seg table */
-	uint32_t flags;
+	uint64_t chain;    /* handle of the struct xfrag_chain, or XFRAG_NO_ADDR */
+}; /* 32 bytes: two views per cache line */
+
+/* One segment of a chain: the RX descriptor's address and length. */
+struct xfrag_seg {
+	uint64_t addr; /* chunk handle, data offset in bits 48..63 */
+	uint32_t len;
+	uint32_t pad;
 };
 
-#define XFRAG_PKT_F_COPY (1u << 0) /* data is a copybreak copy */
+/* The chain of a multi-buffer frame, carved from the UMEM itself. */
+struct xfrag_chain {
+	uint32_t nsegs;
+	uint32_t len;
+	struct xfrag_seg seg[];
+};
+
+#define XFRAG_CHAIN_MAX_SEGS 32
+
+/**
+ * xfrag_pkt__chain() - the segments of a multi-buffer packet
+ * @umem: the packet's UMEM
+ * @pkt: a packet with nsegs > 1
+ *
+ * Return: the chain (valid until the packet is released), or NULL for a
+ * single-buffer packet.
+ */
+static inline const struct xfrag_chain *
+xfrag_pkt__chain(const struct xfrag_umem *umem, const struct xfrag_pkt *pkt)
+{
+	if (pkt->nsegs < 2)
+		return NULL;
+	return (const struct xfrag_chain *)xfrag_umem__ptr(umem, pkt->chain);
+}
+
+/* Segment @i of @pkt (0 is the first), also for single-buffer packets. */
+static inline uint8_t *xfrag_pkt__seg(const struct xfrag_umem *umem,
+				      const struct xfrag_pkt *pkt, unsigned int i,
+				      uint32_t *len)
+{
+	const struct xfrag_chain *c = xfrag_pkt__chain(umem, pkt);
+
+	if (!c) {
+		*len = i ? 0 : pkt->len;
+		return i ? NULL : pkt->data;
+	}
+	if (i >= c->nsegs) {
+		*len = 0;
+		return NULL;
+	}
+	*len = c->seg[i].len;
+	return (uint8_t *)xfrag_umem__ptr(umem, c->seg[i].addr) +
+	       (c->seg[i].addr >> 48);
+}
+
+#define XFRAG_PKT_F_COPY (1u << 0) /* data is a copybreak copy (in the UMEM) */
 
 struct xfrag_rxq_stats {
 	size_t sz;
@@ -94,14 +152,15 @@ struct xfrag_rxq_stats {
 	uint64_t fill_short;      /* refills that could not fill the ring */
 	uint64_t wakeups;         /* recvfrom() kicks */
 	uint64_t copies, copy_bytes; /* copybreak */
-	uint64_t chains, chain_drops; /* multi-buffer */
+	uint64_t chains;          /* multi-buffer frames delivered */
+	uint64_t chain_drops;     /* frames whose chain could not be delivered */
 	uint32_t fill_level;      /* chunks now on the fill ring */
 	uint32_t fill_capacity;
 	uint32_t frame_size, headroom;
 	uint32_t chunks_per_block;
 	uint32_t zerocopy;        /* bound in zero-copy mode */
+	uint32_t multi_buffer;    /* bound with XDP_USE_SG */
 	uint32_t page_cross_ok;   /* chunks may cross 4 KiB pages (hugetlb UMEM) */
-	uint32_t pad;
 };
 
 /**
@@ -171,6 +230,8 @@ XFRAG_API uint32_t xfrag_frame_size_for_mtu(uint32_t mtu, uint32_t headroom);
  * @umem: their UMEM
  * @pkts: the views
  * @n: count
+ *
+ * A chain is released whole: every segment's chunk and the chain itself.
  *
  * Context: any thread.
  */

@@ -27,6 +27,10 @@ queues)
 	lab_up -q 2 || exit 1
 	"$bin" queues "$LAB_HOST_IF" "$LAB_NS" "$LAB_NS_IF" || rc=1
 	;;
+jumbo)
+	lab_up -m 9000 || exit 1
+	"$bin" jumbo "$LAB_HOST_IF" "$LAB_NS" "$LAB_NS_IF" || rc=1
+	;;
 frame)
 	lab_up || exit 1
 	for fs in 2048 2304 3000 4096; do

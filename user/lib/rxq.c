@@ -33,15 +33,17 @@ struct xfrag_rxq {
 	struct xfrag_xsk_rings r;
 	struct xfrag_umem *umem;
 	struct xfrag_cache *cache;  /* RX chunks */
-	struct xfrag_cache *small;  /* copybreak copies */
+	struct xfrag_cache *small;  /* copybreak copies, chain descriptors */
 	uint8_t *area;
 	uint32_t frame_size;
 	uint32_t copybreak;
 	int fd;
 	bool wakeup;
 	bool busy_poll;
+	bool mb;
 	uint64_t rx_packets, rx_bytes, fill_posted, fill_short, wakeups;
 	uint64_t copies, copy_bytes;
+	uint64_t chains, chain_drops;
 	/* cold */
 	struct xsk_socket *xsk;
 	struct xfrag_xdp *xdp;
@@ -112,7 +114,7 @@ static uint32_t chunks_per_block(uint32_t block, uint32_t fs, bool page_cross_ok
 }
 
 static int check_geometry(struct xfrag_rxq *q, const char *ifname,
-			  const struct xfrag_rxq_opts *o, uint32_t mtu)
+			  bool *mb, uint32_t mtu)
 {
 	uint32_t fs = q->frame_size, hr = q->headroom;
 
@@ -126,10 +128,12 @@ static int check_geometry(struct xfrag_rxq *q, const char *ifname,
 		       hr, fs, fs - XFRAG_HEADROOM_SLACK, XFRAG_HEADROOM_SLACK);
 		return -EINVAL;
 	}
-	if (mtu && !OPTS_GET(o, multi_buffer, false) &&
-	    XFRAG_XDP_PACKET_HEADROOM + hr + mtu + 14 > fs)
-		pr_warn("%s: MTU %u does not fit frame size %u with headroom %u: longer frames will be dropped (rx_dropped); use multi-buffer",
+	if (mtu && !*mb && XFRAG_XDP_PACKET_HEADROOM + hr + mtu + 14 + 8 > fs) {
+		/* A full-MTU frame needs several chunks: receive chains. */
+		pr_info("%s: MTU %u does not fit a %u-byte chunk with headroom %u: binding with XDP_USE_SG (multi-buffer)",
 			ifname, mtu, fs, hr);
+		*mb = true;
+	}
 	return 0;
 }
 
@@ -182,7 +186,8 @@ struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
 	if (!q->frame_size)
 		q->frame_size = umem->xsk_umem ? umem->frame_size :
 			xfrag_frame_size_for_mtu(mtu, q->headroom);
-	err = check_geometry(q, ifname, opts, mtu);
+	p.multi_buffer = OPTS_GET(opts, multi_buffer, false);
+	err = check_geometry(q, ifname, &p.multi_buffer, mtu);
 	if (err)
 		goto err_free;
 
@@ -208,13 +213,8 @@ struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
 	p.rx_size = OPTS_GET(opts, rx_size, 0) ?: 2048;
 	p.tx_size = OPTS_GET(opts, tx_size, 0);
 	p.bind_mode = OPTS_GET(opts, bind_mode, XFRAG_BIND_AUTO);
-	p.multi_buffer = OPTS_GET(opts, multi_buffer, false);
 	p.no_wakeup = OPTS_GET(opts, no_wakeup, false);
-	if (p.multi_buffer) {
-		pr_err("multi-buffer receive is not implemented yet");
-		err = -EOPNOTSUPP;
-		goto err_free;
-	}
+	q->mb = p.multi_buffer;
 	if ((err = check_ring("fill", p.fill_size)) || (err = check_ring("completion", p.comp_size)) ||
 	    (err = check_ring("rx", p.rx_size)) || (p.tx_size && (err = check_ring("tx", p.tx_size))))
 		goto err_free;
@@ -248,12 +248,13 @@ struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
 			err = -errno;
 			goto err_free;
 		}
-		if (q->copybreak) {
-			if (q->copybreak > q->frame_size) {
-				pr_err("copybreak %u exceeds the frame size %u", q->copybreak, q->frame_size);
-				err = -EINVAL;
-				goto err_cache;
-			}
+		if (q->copybreak > q->frame_size) {
+			pr_err("copybreak %u exceeds the frame size %u", q->copybreak, q->frame_size);
+			err = -EINVAL;
+			goto err_cache;
+		}
+		if (q->copybreak || q->mb) {
+			co.no_page_cross = 0; /* copies are never DMA targets */
 			q->small = xfrag_cache__create(umem, &co);
 			if (!q->small) {
 				err = -errno;
@@ -392,7 +393,7 @@ static void copy_small(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 		uint32_t sz = pk->len + pk->meta_len;
 		uint64_t a;
 
-		if (pk->len > q->copybreak)
+		if (pk->len > q->copybreak || pk->nsegs > 1)
 			continue;
 		/* Cache-line granularity: a 64 B frame pins 64 B, not a chunk. */
 		if (xfrag_cache__alloc(q->small, (sz + 63) & ~63u, 64, &a))
@@ -409,17 +410,77 @@ static void copy_small(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 		xfrag_umem__release_bulk(q->umem, chunks, nc);
 }
 
+static void fill_pkt(struct xfrag_rxq *q, struct xfrag_pkt *pk,
+		     const struct xdp_desc *d)
+{
+	uint8_t *data = q->area + xsk_umem__add_offset_to_addr(d->addr);
+	const struct xfrag_meta *m = (const void *)(data - sizeof(*m));
+
+	pk->data = data;
+	pk->len = d->len;
+	pk->addr = xsk_umem__extract_addr(d->addr);
+	pk->chain = XFRAG_NO_ADDR;
+	/* The program marks frames it annotated; the check reads bytes the
+	 * kernel always leaves in the chunk's headroom. */
+	pk->meta_len = (m->flags & XFRAG_META_MAGIC_MASK) == XFRAG_META_MAGIC ?
+			       sizeof(*m) : 0;
+	pk->nsegs = 1;
+	pk->flags = 0;
+}
+
+/*
+ * Descriptors [i, j] form one frame (all but the last carry XDP_PKT_CONTD).
+ * Record the segments in a chain frag so that any thread can release the
+ * whole frame from the view alone. Returns false if the frame was dropped.
+ */
+static bool make_chain(struct xfrag_rxq *q, struct xfrag_pkt *pk,
+		       uint32_t idx, uint32_t nseg)
+{
+	struct xsk_ring_cons *rx = &q->r.rx;
+	struct xfrag_chain *c;
+	uint64_t a;
+	uint32_t k;
+
+	if (nseg > XFRAG_CHAIN_MAX_SEGS ||
+	    xfrag_cache__alloc(q->small, (uint32_t)(sizeof(*c) + nseg * sizeof(c->seg[0])),
+			       8, &a)) {
+		/* Counted, and not a chunk leaks. */
+		for (k = 0; k < nseg; k++)
+			xfrag_umem__release(q->umem, xsk_ring_cons__rx_desc(rx, idx + k)->addr);
+		q->chain_drops++;
+		return false;
+	}
+	c = (struct xfrag_chain *)(q->area + a);
+	c->nsegs = nseg;
+	c->len = 0;
+	for (k = 0; k < nseg; k++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(rx, idx + k);
+
+		c->seg[k].addr = d->addr;
+		c->seg[k].len = d->len;
+		c->seg[k].pad = 0;
+		c->len += d->len;
+	}
+	fill_pkt(q, pk, xsk_ring_cons__rx_desc(rx, idx));
+	pk->len = c->len;
+	pk->nsegs = (uint16_t)nseg;
+	pk->chain = a;
+	q->chains++;
+	return true;
+}
+
 int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 		    unsigned int max)
 {
 	struct xsk_ring_cons *rx = &q->r.rx;
-	uint32_t idx, n, i;
+	uint32_t idx, n, i, np = 0, done;
 	uint64_t bytes = 0;
 
 	xfrag_rxq__refill(q);
 	if (max > COPY_BATCH && q->copybreak)
 		max = COPY_BATCH;
-	n = xsk_ring_cons__peek(rx, max, &idx);
+	/* With chains, peek a little further so the last frame completes. */
+	n = xsk_ring_cons__peek(rx, q->mb ? max + XFRAG_CHAIN_MAX_SEGS : max, &idx);
 	if (!n) {
 		/* A syscall only when the kernel asks (or to busy-poll). */
 		if (q->busy_poll || (q->wakeup && xsk_ring_prod__needs_wakeup(&q->r.fill))) {
@@ -428,43 +489,61 @@ int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 		}
 		return 0;
 	}
-	for (i = 0; i < n; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(rx, idx + i);
-		uint8_t *data = q->area + xsk_umem__add_offset_to_addr(d->addr);
-		const struct xfrag_meta *m = (const void *)(data - sizeof(*m));
-		struct xfrag_pkt *pk = &pkts[i];
+	if (!q->mb) {
+		for (i = 0; i < n; i++) {
+			fill_pkt(q, &pkts[i], xsk_ring_cons__rx_desc(rx, idx + i));
+			bytes += pkts[i].len;
+		}
+		np = done = n;
+	} else {
+		for (i = 0, done = 0; i < n && np < max; i = done) {
+			uint32_t j = i;
 
-		pk->data = data;
-		pk->len = d->len;
-		pk->addr = xsk_umem__extract_addr(d->addr);
-		/* The program marks frames it annotated; the check is on
-		 * bytes the kernel always leaves in the chunk's headroom. */
-		pk->meta_len = (m->flags & XFRAG_META_MAGIC_MASK) == XFRAG_META_MAGIC ?
-				       sizeof(*m) : 0;
-		pk->nsegs = 1;
-		pk->seg_idx = 0;
-		pk->flags = 0;
-		bytes += d->len;
+			while (j < n && (xsk_ring_cons__rx_desc(rx, idx + j)->options & XDP_PKT_CONTD))
+				j++;
+			if (j == n)
+				break; /* the rest of this frame is not peeked yet */
+			done = j + 1;
+			if (j == i)
+				fill_pkt(q, &pkts[np], xsk_ring_cons__rx_desc(rx, idx + i));
+			else if (!make_chain(q, &pkts[np], idx + i, j - i + 1))
+				continue;
+			bytes += pkts[np++].len;
+		}
+		if (done < n)
+			xsk_ring_cons__cancel(rx, n - done);
 	}
-	xsk_ring_cons__release(rx, n);
-	q->rx_packets += n;
+	xsk_ring_cons__release(rx, done);
+	q->rx_packets += np;
 	q->rx_bytes += bytes;
-	if (q->copybreak)
-		copy_small(q, pkts, n);
-	return (int)n;
+	if (q->copybreak && np)
+		copy_small(q, pkts, np);
+	return (int)np;
 }
 
 void xfrag_pkt__release_bulk(struct xfrag_umem *umem,
 			     const struct xfrag_pkt *pkts, unsigned int n)
 {
 	uint64_t addrs[256];
-	unsigned int i, k;
+	unsigned int i, k = 0, s;
 
-	for (i = 0; i < n; i += k) {
-		for (k = 0; k < 256 && i + k < n; k++)
-			addrs[k] = pkts[i + k].addr;
-		xfrag_umem__release_bulk(umem, addrs, k);
+	for (i = 0; i < n; i++) {
+		const struct xfrag_chain *c = xfrag_pkt__chain(umem, &pkts[i]);
+
+		if (k + 1 + (c ? c->nsegs : 0) > 256) {
+			xfrag_umem__release_bulk(umem, addrs, k);
+			k = 0;
+		}
+		if (!c) {
+			addrs[k++] = pkts[i].addr;
+			continue;
+		}
+		/* Read the chain before it is released with its segments. */
+		for (s = 0; s < c->nsegs; s++)
+			addrs[k++] = c->seg[s].addr;
+		addrs[k++] = pkts[i].chain;
 	}
+	xfrag_umem__release_bulk(umem, addrs, k);
 }
 
 int xfrag_rxq__fd(const struct xfrag_rxq *q)
@@ -509,6 +588,9 @@ int xfrag_rxq__stats(struct xfrag_rxq *q, struct xfrag_rxq_stats *out)
 	s.wakeups = q->wakeups;
 	s.copies = q->copies;
 	s.copy_bytes = q->copy_bytes;
+	s.chains = q->chains;
+	s.chain_drops = q->chain_drops;
+	s.multi_buffer = q->mb;
 	s.fill_capacity = q->fill_size;
 	s.fill_level = q->fill_size -
 		       (xsk_prod_nb_free(&q->r.fill, q->fill_size) - 0);
