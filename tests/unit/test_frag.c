@@ -29,6 +29,13 @@ static uint32_t blocks_free(struct xfrag_umem *u)
 	return s.blocks_free;
 }
 
+/* debug_frags builds track every frag: releases then take the slow path,
+ * and a foreign address aborts (tests/unit/test_debug_frags.c covers it). */
+static bool debug_on(struct xfrag_umem *u)
+{
+	return xfrag_umem__hot(u)->debug;
+}
+
 static int32_t refcnt(struct xfrag_umem *u, uint32_t blk)
 {
 	return atomic_load(&xfrag_umem__hot(u)->blocks[blk].refcnt);
@@ -203,7 +210,8 @@ TEST(bulk_release_coalesces_per_block)
 	atomics = xfrag_umem__release_bulk(u, a, 96);
 	/* Blocks 0 and 1: we held every reference, so no atomic at all;
 	 * block 2: one subtraction for its 32 frags. */
-	expect_eq(atomics, 1);
+	if (!debug_on(u))
+		expect_eq(atomics, 1);
 	expect_eq(refcnt(u, 2), XFRAG_BIAS - 32);
 	expect_eq(blocks_free(u), 7);
 
@@ -214,12 +222,17 @@ TEST(bulk_release_coalesces_per_block)
 		uint64_t rest[58];
 		int i, k = 0;
 
-		expect_eq(xfrag_umem__release_bulk(u, mixed, 6), 6);
+		unsigned int at = xfrag_umem__release_bulk(u, mixed, 6);
+
+		if (!debug_on(u))
+			expect_eq(at, 6);
 		for (i = 0; i < 64; i++)
 			if (i > 2 && !(i >= 40 && i <= 42))
 				rest[k++] = a[i];
 		expect_eq(k, 58);
-		expect_true(xfrag_umem__release_bulk(u, rest, 58) <= 2);
+		at = xfrag_umem__release_bulk(u, rest, 58);
+		if (!debug_on(u))
+			expect_true(at <= 2);
 	}
 	expect_eq(xfrag_umem__release_bulk(u, a, 0), 0);
 	xfrag_cache__destroy(c);
@@ -370,9 +383,11 @@ TEST(bad_arguments)
 	expect_eq(xfrag_cache__allocs(c), 1);
 
 	/* A foreign address is counted, never written through. */
-	xfrag_umem__release(u, 5 * BLK);
-	xfrag_umem__stats(u, &s);
-	expect_eq(s.bad_release, 1);
+	if (!debug_on(u)) {
+		xfrag_umem__release(u, 5 * BLK);
+		xfrag_umem__stats(u, &s);
+		expect_eq(s.bad_release, 1);
+	}
 
 	errno = 0;
 	expect_true(!xfrag_cache__create(NULL, NULL) && errno == EINVAL);

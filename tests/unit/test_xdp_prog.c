@@ -58,8 +58,8 @@
 static struct xfrag_rx_bpf *skel;
 static int prog_fd, ncpus;
 
-static int quiet_libbpf(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
+__attribute__((format(printf, 2, 0))) static int
+quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG)
 		return 0;
