@@ -151,8 +151,9 @@ XFRAG_API void xfrag_umem__destroy(struct xfrag_umem *umem);
  *
  * Context: any thread; the counts are read without a lock and may be a
  * moment apart.
+ * Return: 0, or -EINVAL for a NULL argument.
  */
-XFRAG_API void xfrag_umem__stats(const struct xfrag_umem *umem,
+XFRAG_API int xfrag_umem__stats(const struct xfrag_umem *umem,
 				 struct xfrag_umem_stats *stats);
 
 /** xfrag_backing_name() - "hugetlb", "thp" or "4k" */

@@ -206,6 +206,20 @@ XFRAG_API int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
  */
 XFRAG_API int xfrag_rxq__refill(struct xfrag_rxq *q);
 
+/**
+ * xfrag_rxq__check() - is the queue's interface still there and up?
+ * @q: the queue
+ *
+ * Cheap enough to call once a second from the receive loop, too costly
+ * for every empty poll (two syscalls). A link that goes down and up again
+ * keeps the socket bound: reception resumes by itself. A deleted interface
+ * unbinds it for good: destroy the queue.
+ *
+ * Return: 0; -ENETDOWN (link down), -ENODEV (interface deleted), or the
+ * socket's pending error.
+ */
+XFRAG_API int xfrag_rxq__check(struct xfrag_rxq *q);
+
 /** xfrag_rxq__fd() - the socket, for poll() */
 XFRAG_API int xfrag_rxq__fd(const struct xfrag_rxq *q);
 

@@ -733,6 +733,74 @@ TEST(jumbo)
 	lab_close(&L);
 }
 
+/* ip link set dev IF VERB / ip link del dev IF */
+static void run(const char *verb, const char *ifname)
+{
+	char cmd[256];
+
+	if (!strcmp(verb, "del"))
+		snprintf(cmd, sizeof(cmd), "ip link del dev %s", ifname);
+	else
+		snprintf(cmd, sizeof(cmd), "ip link set dev %s %s", ifname, verb);
+	if (system(cmd) != 0)
+		fprintf(stderr, "command failed: %s\n", cmd);
+}
+
+/* The link goes down and up under a running receiver: it is told, then recovers. */
+TEST(ifdown)
+{
+	static const uint32_t sizes[] = { 256 };
+	struct send_spec sp = { sizes, 1, 500, 0, 0, 0 };
+	struct acct a;
+	pid_t pid;
+
+	assert_eq(lab_open(&L, 1, 16 << 20, 0, 2048, true), 0);
+	tally_init(100000);
+	expect_eq(xfrag_rxq__check(L.q[0]), 0);
+	pid = start_sender(&sp);
+	receive(&L, &T, 500, 20000);
+	expect_eq(wait_sender(pid), 0);
+	run("down", host_if);
+	expect_eq(xfrag_rxq__check(L.q[0]), -ENETDOWN);
+	expect_eq(xfrag_rxq__recv(L.q[0], NULL, 0), 0);
+	run("up", host_if);
+	usleep(200000);
+	expect_eq(xfrag_rxq__check(L.q[0]), 0);
+	sp.seq0 = 1000;
+	pid = start_sender(&sp);
+	receive(&L, &T, 500, 20000);
+	expect_eq(wait_sender(pid), 0);
+	receive(&L, &T, 0, 200);
+	account(&L, &T, &a);
+	expect_eq(a.delivered, 1000);
+	expect_eq(a.redirected, a.delivered + a.dropped_named);
+	lab_close(&L);
+}
+
+/* The interface is deleted under the receiver: an error, no crash, no leak. */
+TEST(ifdel)
+{
+	static const uint32_t sizes[] = { 256 };
+	struct send_spec sp = { sizes, 1, 200, 0, 0, 0 };
+	struct xfrag_pkt pk[64];
+	int err;
+	pid_t pid;
+
+	assert_eq(lab_open(&L, 1, 16 << 20, 0, 2048, true), 0);
+	tally_init(100000);
+	pid = start_sender(&sp);
+	receive(&L, &T, 200, 20000);
+	expect_eq(wait_sender(pid), 0);
+	expect_eq(T.delivered[0], 200);
+	run("del", host_if);
+	usleep(100000);
+	err = xfrag_rxq__check(L.q[0]);
+	printf("check after delete: %d (%s)\n", err, strerror(-err));
+	expect_true(err == -ENODEV || err == -ENETDOWN);
+	expect_true(xfrag_rxq__recv(L.q[0], pk, 64) <= 0);
+	lab_close(&L); /* must not crash; blocks all come home */
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -759,7 +827,7 @@ int main(int argc, char **argv)
 {
 	static const struct test_case all[] = { T(intact), T(arp), T(queues), T(hold),
 						T(frame), T(badargs), T(sigterm),
-						T(copybreak), T(jumbo) };
+						T(copybreak), T(jumbo), T(ifdown), T(ifdel) };
 	size_t i;
 
 	if (argc < 5) {

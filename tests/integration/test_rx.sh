@@ -14,6 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lab.sh"
 
 no_xdp_left() {
+	ip link show dev "$LAB_HOST_IF" >/dev/null 2>&1 || return 0 # deleted by the test
 	if ip link show dev "$LAB_HOST_IF" | grep -q 'prog/xdp'; then
 		echo "FAIL: an XDP program is still attached to $LAB_HOST_IF" >&2
 		ip link show dev "$LAB_HOST_IF" >&2

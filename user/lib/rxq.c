@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -472,10 +473,13 @@ static bool make_chain(struct xfrag_rxq *q, struct xfrag_pkt *pk,
 int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 		    unsigned int max)
 {
-	struct xsk_ring_cons *rx = &q->r.rx;
+	struct xsk_ring_cons *rx;
 	uint32_t idx, n, i, np = 0, done;
 	uint64_t bytes = 0;
 
+	if (xfrag_unlikely(!q || (!pkts && max)))
+		return -EINVAL;
+	rx = &q->r.rx;
 	xfrag_rxq__refill(q);
 	if (max > COPY_BATCH && q->copybreak)
 		max = COPY_BATCH;
@@ -548,7 +552,31 @@ void xfrag_pkt__release_bulk(struct xfrag_umem *umem,
 
 int xfrag_rxq__fd(const struct xfrag_rxq *q)
 {
-	return q->fd;
+	return q ? q->fd : -EINVAL;
+}
+
+int xfrag_rxq__check(struct xfrag_rxq *q)
+{
+	char name[IF_NAMESIZE];
+	struct ifreq ifr = { 0 };
+	socklen_t len = sizeof(int);
+	int err = 0, ret = 0, s;
+
+	if (!q)
+		return -EINVAL;
+	if (getsockopt(q->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
+		ret = -err; /* e.g. ENETDOWN when the device was unregistered */
+	if (!if_indextoname((unsigned int)xfrag_xdp__ifindex(q->xdp), name))
+		return -ENODEV;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	/* AF_XDP sockets do not answer SIOCGIFFLAGS; a datagram socket does. */
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0) {
+		if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP))
+			ret = -ENETDOWN;
+		close(s);
+	}
+	return ret;
 }
 
 struct xfrag_umem *xfrag_rxq__umem(const struct xfrag_rxq *q)

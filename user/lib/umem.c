@@ -177,11 +177,13 @@ void xfrag_umem__destroy(struct xfrag_umem *u)
 	free(u);
 }
 
-void xfrag_umem__stats(const struct xfrag_umem *cu, struct xfrag_umem_stats *s)
+int xfrag_umem__stats(const struct xfrag_umem *cu, struct xfrag_umem_stats *s)
 {
 	struct xfrag_umem *u = (struct xfrag_umem *)cu;
 	uint32_t i, nfree = 0;
 
+	if (!u || !s)
+		return -EINVAL;
 	/* In the pool <=> count zero (but for a moment around a push/pop). */
 	for (i = 0; i < u->hot.nblocks; i++)
 		nfree += atomic_load_explicit(&u->hot.blocks[i].refcnt,
@@ -198,6 +200,7 @@ void xfrag_umem__stats(const struct xfrag_umem *cu, struct xfrag_umem_stats *s)
 	s->pool_empty = atomic_load_explicit(&u->pool.empty, memory_order_relaxed);
 	s->bad_release = atomic_load_explicit(&u->pool.bad_release,
 					      memory_order_relaxed);
+	return 0;
 }
 
 int xfrag_umem__ref(struct xfrag_umem *u, uint64_t addr)
