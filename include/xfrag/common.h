@@ -29,6 +29,9 @@ extern "C" {
 #define XFRAG_CACHELINE 64
 #endif
 
+/* Hot loops the compiler would leave rolled at -O2. */
+#define XFRAG_UNROLL8 _Pragma("GCC unroll 8")
+
 #define xfrag_likely(x) __builtin_expect(!!(x), 1)
 #define xfrag_unlikely(x) __builtin_expect(!!(x), 0)
 

@@ -301,6 +301,7 @@ static inline unsigned int xfrag_umem__release_bulk(struct xfrag_umem *umem,
 		uint64_t x = 0;
 		unsigned int k;
 
+		XFRAG_UNROLL8
 		for (k = 0; k < 8; k++)
 			x |= addrs[i + k] ^ run;
 		if (xfrag_likely(!(x >> shift)))
@@ -503,6 +504,7 @@ static inline int xfrag_cache__alloc_burst(struct xfrag_cache *c, uint32_t size,
 
 			if (cnt > n - i)
 				cnt = n - i;
+			XFRAG_UNROLL8
 			for (k = 0; k < cnt; k++)
 				addrs[i + k] = top - (uint64_t)(k + 1) * size;
 			i += cnt;
