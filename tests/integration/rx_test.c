@@ -801,6 +801,47 @@ TEST(ifdel)
 	lab_close(&L); /* must not crash; blocks all come home */
 }
 
+/*
+ * A hugetlb-backed UMEM (test_rx.sh reserves the pages): chunks may cross
+ * 4 KiB pages, so 3072-byte chunks pack 21 to a 64 KiB block instead of 16.
+ */
+TEST(huge)
+{
+	static const uint32_t sizes[] = { 64, 1500 };
+	struct send_spec sp = { sizes, 2, 2000, 0, 0, 0 };
+	XFRAG_OPTS(xfrag_umem_opts, uo, .size = 16 << 20, .hugepages = XFRAG_HUGE_REQUIRE);
+	XFRAG_OPTS(xfrag_xdp_opts, xo, .ifname = host_if, .meta = true);
+	XFRAG_OPTS(xfrag_rxq_opts, qo, .frame_size = 3072, .fill_size = 1024, .rx_size = 1024);
+	XFRAG_OPTS(xfrag_rxq_stats, s);
+	struct xfrag_umem_stats us;
+	struct acct a;
+	pid_t pid;
+
+	L.umem = xfrag_umem__create(&uo);
+	assert_true(L.umem != NULL);
+	xfrag_umem__stats(L.umem, &us);
+	expect_eq(us.backing, XFRAG_BACKING_HUGETLB);
+	expect_eq(us.hugepages_needed, 8);
+	expect_eq((uintptr_t)xfrag_umem__area(L.umem) % (2 << 20), 0);
+	L.xdp = xfrag_xdp__attach(&xo);
+	assert_true(L.xdp != NULL);
+	L.q[0] = xfrag_rxq__create(L.umem, L.xdp, &qo);
+	assert_true(L.q[0] != NULL);
+	L.nq = 1;
+	xfrag_rxq__stats(L.q[0], &s);
+	expect_eq(s.page_cross_ok, 1);
+	expect_eq(s.chunks_per_block, 21);
+	tally_init(sp.count);
+	pid = start_sender(&sp);
+	receive(&L, &T, sp.count, 20000);
+	expect_eq(wait_sender(pid), 0);
+	account(&L, &T, &a);
+	expect_eq(a.delivered, sp.count);
+	expect_eq(T.bad, 0);
+	expect_eq(a.redirected, a.delivered + a.dropped_named);
+	lab_close(&L);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -827,7 +868,7 @@ int main(int argc, char **argv)
 {
 	static const struct test_case all[] = { T(intact), T(arp), T(queues), T(hold),
 						T(frame), T(badargs), T(sigterm),
-						T(copybreak), T(jumbo), T(ifdown), T(ifdel) };
+						T(copybreak), T(jumbo), T(ifdown), T(ifdel), T(huge) };
 	size_t i;
 
 	if (argc < 5) {

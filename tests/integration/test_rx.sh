@@ -28,6 +28,18 @@ queues)
 	lab_up -q 2 || exit 1
 	"$bin" queues "$LAB_HOST_IF" "$LAB_NS" "$LAB_NS_IF" || rc=1
 	;;
+huge)
+	# Reserve 8 more 2 MiB pages for the run, and give them back after.
+	old=$(cat /proc/sys/vm/nr_hugepages)
+	trap 'echo "$old" > /proc/sys/vm/nr_hugepages' EXIT
+	echo $((old + 8)) > /proc/sys/vm/nr_hugepages
+	lab_up || exit 1
+	if [ "$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)" -lt 8 ]; then
+		echo "SKIP: could not reserve 8 hugepages" >&2
+		exit 77
+	fi
+	"$bin" huge "$LAB_HOST_IF" "$LAB_NS" "$LAB_NS_IF" || rc=1
+	;;
 jumbo)
 	lab_up -m 9000 || exit 1
 	"$bin" jumbo "$LAB_HOST_IF" "$LAB_NS" "$LAB_NS_IF" || rc=1

@@ -462,6 +462,40 @@ TEST(defaults_and_stats)
 	expect_true(xfrag_strerror(-ENOBUFS)[0] != 0);
 }
 
+/* No hugepages reserved: REQUIRE fails cleanly, AUTO falls back. */
+TEST(hugepage_policy)
+{
+	XFRAG_OPTS(xfrag_umem_opts, o, .size = 4 << 20, .hugepages = XFRAG_HUGE_REQUIRE);
+	struct xfrag_umem_stats s;
+	struct xfrag_umem *u;
+	long free_pages = -1;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Free: %ld", &free_pages) == 1)
+			break;
+	if (f)
+		fclose(f);
+	u = xfrag_umem__create(&o);
+	if (free_pages < 2) {
+		expect_true(!u && errno == ENOMEM);
+	} else {
+		assert_true(u);
+		xfrag_umem__stats(u, &s);
+		expect_eq(s.backing, XFRAG_BACKING_HUGETLB);
+	}
+	xfrag_umem__destroy(u);
+	o.hugepages = XFRAG_HUGE_AUTO;
+	u = xfrag_umem__create(&o);
+	assert_true(u);
+	xfrag_umem__stats(u, &s);
+	expect_eq(s.hugepages_needed, 2);
+	if (free_pages < 2)
+		expect_true(s.backing != XFRAG_BACKING_HUGETLB);
+	xfrag_umem__destroy(u);
+}
+
 TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
 	  T(reuse_in_place_when_all_released),
 	  T(refill_from_pool_and_last_release_recycles),
@@ -469,4 +503,4 @@ TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
 	  T(unaligned_descriptor_addresses_release),
 	  T(pool_exhaustion_is_clean_and_recovers), T(alloc_bulk_all_or_nothing),
 	  T(extra_references), T(no_page_cross_carving), T(bad_arguments),
-	  T(defaults_and_stats))
+	  T(defaults_and_stats), T(hugepage_policy))

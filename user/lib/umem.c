@@ -146,6 +146,12 @@ struct xfrag_umem *xfrag_umem__create(const struct xfrag_umem_opts *opts)
 	err = map_area(u, size, policy);
 	if (err)
 		goto err_blocks;
+	/*
+	 * A fork() must not share or copy the packet memory: the kernel (or a
+	 * NIC) writes it behind the page tables' back, and private hugetlb
+	 * pages cannot even be duplicated without a reserve (fork fails).
+	 */
+	madvise(u->hot.area, u->map_len, MADV_DONTFORK);
 	xfrag_pool_init(u);
 	if (debug) {
 		err = xfrag_debug_init(u);
