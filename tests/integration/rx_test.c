@@ -842,6 +842,53 @@ TEST(huge)
 	lab_close(&L);
 }
 
+static int count_fds(void)
+{
+	char path[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 4096; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+/*
+ * Open and close the whole stack many times, with traffic in between:
+ * no file descriptor, mapping or attachment may accumulate.
+ */
+TEST(cycles)
+{
+	static const uint32_t sizes[] = { 64, 1500 };
+	int fds0, fds1, c;
+
+	/* One warm-up cycle: libbpf/libxdp keep a few fds of their own. */
+	assert_eq(lab_open(&L, 1, 4 << 20, 0, 512, true), 0);
+	lab_close(&L);
+	fds0 = count_fds();
+	for (c = 0; c < 20; c++) {
+		struct send_spec sp = { sizes, 2, 100, 0, 0, (uint32_t)c * 100 };
+		struct acct a;
+		pid_t pid;
+
+		assert_eq(lab_open(&L, 1, 4 << 20, c % 2 ? 2048 : 4096, 512, true), 0);
+		tally_init(100000);
+		pid = start_sender(&sp);
+		receive(&L, &T, 100, 20000);
+		expect_eq(wait_sender(pid), 0);
+		account(&L, &T, &a);
+		expect_eq(a.delivered, 100);
+		expect_eq(a.redirected, a.delivered + a.dropped_named);
+		lab_close(&L);
+	}
+	fds1 = count_fds();
+	printf("fds before %d after 20 cycles %d\n", fds0, fds1);
+	if (fds1 != fds0)
+		system("ls -l /proc/$PPID/fd 2>/dev/null | tail -5; ls -l /proc/self/fd | tail -3");
+	expect_eq(fds1, fds0);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -868,7 +915,7 @@ int main(int argc, char **argv)
 {
 	static const struct test_case all[] = { T(intact), T(arp), T(queues), T(hold),
 						T(frame), T(badargs), T(sigterm),
-						T(copybreak), T(jumbo), T(ifdown), T(ifdel), T(huge) };
+						T(copybreak), T(jumbo), T(ifdown), T(ifdel), T(huge), T(cycles) };
 	size_t i;
 
 	if (argc < 5) {
