@@ -62,22 +62,23 @@ _lab_kill_ns() {
 	pids=$(ip netns pids "$1" 2>/dev/null) || return 0
 	[ -n "$pids" ] || return 0
 	# shellcheck disable=SC2086
-	kill -TERM $pids 2>/dev/null
+	kill -TERM $pids 2>/dev/null || :
 	for i in 1 2 3 4 5 6 7 8 9 10; do
-		pids=$(ip netns pids "$1" 2>/dev/null)
+		pids=$(ip netns pids "$1" 2>/dev/null) || return 0
 		[ -n "$pids" ] || return 0
 		sleep 0.1
 	done
 	# shellcheck disable=SC2086
-	kill -KILL $pids 2>/dev/null
+	kill -KILL $pids 2>/dev/null || :
 	return 0
 }
 
 # _lab_delete NS HOST_IF
 _lab_delete() {
-	_lab_kill_ns "$1"
-	ip link del dev "$2" 2>/dev/null
-	ip netns del "$1" 2>/dev/null
+	# Callers may run with set -e: nothing here may fail.
+	_lab_kill_ns "$1" || :
+	ip link del dev "$2" 2>/dev/null || :
+	ip netns del "$1" 2>/dev/null || :
 	return 0
 }
 
@@ -112,7 +113,7 @@ lab_sweep() {
 		pid=${rest%%x*}
 		_lab_pid_alive "$pid" && continue
 		echo "lab: removing stale link $link (pid $pid is gone)" >&2
-		ip link del dev "$link" 2>/dev/null
+		ip link del dev "$link" 2>/dev/null || :
 	done
 	return 0
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up, build and run every xfrag test suite:
-#   default build      unit, stress, fuzz (standalone driver), integration (root)
+#   default build      unit, stress, fuzz (standalone driver), integration, soak (root)
 #   ASan+UBSan build   unit, fuzz
 #   TSan build         stress
 #   debug_frags build  unit, integration
@@ -45,7 +45,7 @@ run_build() {
 	count_results "$dir" "$label"
 }
 
-SUITES="unit stress fuzz integration"
+SUITES="unit stress fuzz integration soak"
 run_build build default "$SUITES"
 
 if [ "${XFRAG_TEST_QUICK:-0}" != 1 ]; then
@@ -63,6 +63,9 @@ fi
 echo
 echo "=== summary"
 for l in "${SUMMARY[@]}"; do echo "  $l"; done
+# The record of what the long run moved: frames sent, lost, corrupted, leaked.
+grep -h '^soak:' build/meson-logs/testlog.txt 2>/dev/null | sed 's/^/  /'
+grep -h -E '^(frags [0-9]+, corrupt|UMEM per held)' build/meson-logs/testlog.txt 2>/dev/null | sed 's/^/  /'
 [ "${#FAILED_BUILDS[@]}" -eq 0 ] || echo "  failing: ${FAILED_BUILDS[*]}"
 echo "xfrag: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ] && [ "${#FAILED_BUILDS[@]}" -eq 0 ]

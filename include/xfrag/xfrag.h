@@ -6,6 +6,7 @@
  *   frag.h   the UMEM, frag caches, release / bulk release / drain
  *   xdp.h    the XDP program: attach, XSKMAP, filter, counters
  *   rxq.h    rx queues: AF_XDP sockets fed by the frag caches
+ *   txq.h    tx queues: frames carved at their length, bulk-released on completion
  */
 #ifndef XFRAG_XFRAG_H
 #define XFRAG_XFRAG_H
@@ -14,5 +15,6 @@
 #include "frag.h"
 #include "xdp.h"
 #include "rxq.h"
+#include "txq.h"
 
 #endif
