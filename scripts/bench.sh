@@ -14,8 +14,10 @@
 # Then scripts/plot.sh DIR draws the plots.
 #
 # usage: scripts/bench.sh [-r ROUNDS] [-t SECONDS] [-s "64 1500"] [-o DIR]
-#                         [-b BUILD] [-k "ceiling xfrag fixed"] [-q] [-R DIR]
-#	-k  receivers: ceiling, xfrag, fixed (4096-byte frames), fixed2k (2048)
+#                         [-b BUILD] [-k "ceiling xfrag fixed"] [-m MTU] [-q] [-R DIR]
+#	-k  receivers: ceiling, xfrag, fixed (4096-byte frames), fixed2k (2048),
+#	    xfrag-cb, xfrag-r256, xfrag-r512, xfrag-r1k, xfrag-b16k, xfrag-b2m (scripts/measure.sh)
+#	-m  lab MTU (e.g. 9000 for jumbo frames; gen then sends them with AF_PACKET)
 #	-R DIR  only recompute DIR/summary.{json,md} from DIR/runs.jsonl
 #	-q  wait (up to BENCH_QUIET_WAIT seconds, default 300) before each
 #	    measurement until the CPUs are < 5 % busy: for shared machines
@@ -53,7 +55,10 @@ summarize() { # OUT: summary.json and summary.md from runs.jsonl
 		echo "|---:|---|---:|---:|---:|---:|---:|---:|"
 		jq -r '
 			def kname: {ceiling: "XDP_DROP ceiling", xfrag: "xfrag rx", fixed: "fixed-frames rx (4096)",
-				    fixed2k: "fixed-frames rx (2048)"}[.] // .;
+				    fixed2k: "fixed-frames rx (2048)", "xfrag-cb": "xfrag rx --copybreak 256",
+				    "xfrag-r256": "xfrag rx, rings of 256", "xfrag-r512": "xfrag rx, rings of 512",
+				    "xfrag-r1k": "xfrag rx, rings of 1024", "xfrag-b16k": "xfrag rx, 16 KiB blocks",
+				    "xfrag-b2m": "xfrag rx, 2 MiB blocks"}[.] // .;
 			def k: {ceiling: 0, xfrag: 1, fixed: 2, fixed2k: 3}[.] // 4;
 			def n: if . == null then "-" else (. | floor | tostring) end;
 			def r2: (. * 100 | round | tostring) as $s
@@ -70,8 +75,8 @@ summarize() { # OUT: summary.json and summary.md from runs.jsonl
 }
 
 ROUNDS=5 SECS=10 SIZES="64 1500" OUT="" BUILD=build KINDS="ceiling xfrag fixed" QUIET=0
-RESUM=""
-while getopts "r:t:s:o:b:k:qR:h" opt; do
+RESUM="" MTU=""
+while getopts "r:t:s:o:b:k:m:qR:h" opt; do
 	case $opt in
 	r) ROUNDS=$OPTARG ;;
 	t) SECS=$OPTARG ;;
@@ -79,6 +84,7 @@ while getopts "r:t:s:o:b:k:qR:h" opt; do
 	o) OUT=$OPTARG ;;
 	b) BUILD=$OPTARG ;;
 	k) KINDS=$OPTARG ;;
+	m) MTU=$OPTARG ;;
 	q) QUIET=1 ;;
 	R) RESUM=$OPTARG ;;
 	h) sed -n '3,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
@@ -112,7 +118,7 @@ BENCH=$ROOT/$BUILD/user/bench/xfrag-bench
 
 # shellcheck source=scripts/lab.sh
 . scripts/lab.sh
-lab_up || die "could not create the lab"
+lab_up ${MTU:+-m "$MTU"} || die "could not create the lab"
 # shellcheck source=scripts/measure.sh
 . scripts/measure.sh
 MEASURE_BENCH=$BENCH

@@ -12,6 +12,9 @@
 #	xfrag    xfrag-bench rx (frag-carved chunks)
 #	fixed    xfrag-bench rx --fixed-frames (the classic baseline, 4096-byte frames)
 #	fixed2k  the same with 2048-byte frames (aligned mode's other size)
+#	xfrag-cb           xfrag with --copybreak 256
+#	xfrag-r256/r512/r1k  xfrag with fill and rx rings of 256/512/1024
+#	xfrag-b16k/b2m     xfrag with 16 KiB / 2 MiB blocks
 # The receiver runs on $LAB_HOST_IF pinned to CPU $MEASURE_RX_CPU (default 1),
 # `xfrag-bench gen` sends SIZE-byte frames from the lab namespace for
 # SECONDS, pinned to CPU $MEASURE_GEN_CPU (default 0); then the receiver is
@@ -40,6 +43,12 @@ measure() {
 		  --latency-hist "$prefix.hist") ;;
 	fixed2k) rx=(rx -i "$LAB_HOST_IF" --fixed-frames -F 2048 "${_MEASURE_RX_PIN[@]}"
 		  --latency-hist "$prefix.hist") ;;
+	xfrag-cb) rx=(rx -i "$LAB_HOST_IF" "${_MEASURE_RX_PIN[@]}" --copybreak 256) ;;
+	xfrag-r256) rx=(rx -i "$LAB_HOST_IF" "${_MEASURE_RX_PIN[@]}" -r 256) ;;
+	xfrag-r512) rx=(rx -i "$LAB_HOST_IF" "${_MEASURE_RX_PIN[@]}" -r 512) ;;
+	xfrag-r1k) rx=(rx -i "$LAB_HOST_IF" "${_MEASURE_RX_PIN[@]}" -r 1024) ;;
+	xfrag-b16k) rx=(rx -i "$LAB_HOST_IF" "${_MEASURE_RX_PIN[@]}" --block-size 16K) ;;
+	xfrag-b2m) rx=(rx -i "$LAB_HOST_IF" "${_MEASURE_RX_PIN[@]}" --block-size 2M) ;;
 	*) echo "measure: unknown kind '$kind'" >&2; return 2 ;;
 	esac
 	# shellcheck disable=SC2206

@@ -223,7 +223,14 @@ XFRAG_API int xfrag_rxq__check(struct xfrag_rxq *q);
 /** xfrag_rxq__fd() - the socket, for poll() */
 XFRAG_API int xfrag_rxq__fd(const struct xfrag_rxq *q);
 
-/** xfrag_rxq__stats() - merge the XDP, kernel and library counters */
+/**
+ * xfrag_rxq__stats() - merge the XDP, kernel and library counters
+ * @q: the queue
+ * @s: filled in up to its sz
+ *
+ * Context: any thread, also while the owner receives.
+ * Return: 0, or -EINVAL.
+ */
 XFRAG_API int xfrag_rxq__stats(struct xfrag_rxq *q, struct xfrag_rxq_stats *s);
 
 /** xfrag_rxq__umem() - the UMEM the queue receives into */

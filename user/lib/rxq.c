@@ -25,6 +25,15 @@
 #define SO_BUSY_POLL_BUDGET 70
 #endif
 
+/*
+ * Counters only the owner thread writes, any thread may read: a relaxed
+ * atomic store of the owner's own value (a plain mov on x86) keeps
+ * xfrag_rxq__stats() race-free without a locked instruction.
+ */
+#define STAT_ADD(field, n) \
+	__atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
+#define STAT_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
 /* Refill only when this many slots are free: one carve per block run. */
 #define REFILL_MIN 32
 #define COPY_BATCH 256
@@ -374,11 +383,11 @@ int xfrag_rxq__refill(struct xfrag_rxq *q)
 	if (done < nfree) {
 		/* Pool ran dry: un-reserve what we could not carve. */
 		fill->cached_prod -= nfree - done;
-		q->fill_short++;
+		STAT_ADD(q->fill_short, 1);
 	}
 	if (done)
 		xsk_ring_prod__submit(fill, done);
-	q->fill_posted += done;
+	STAT_ADD(q->fill_posted, done);
 	return (int)done;
 }
 
@@ -404,8 +413,8 @@ static void copy_small(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 		pk->addr = a;
 		pk->data = q->area + a + pk->meta_len;
 		pk->flags |= XFRAG_PKT_F_COPY;
-		q->copies++;
-		q->copy_bytes += pk->len;
+		STAT_ADD(q->copies, 1);
+		STAT_ADD(q->copy_bytes, pk->len);
 	}
 	if (nc)
 		xfrag_umem__release_bulk(q->umem, chunks, nc);
@@ -448,7 +457,7 @@ static bool make_chain(struct xfrag_rxq *q, struct xfrag_pkt *pk,
 		/* Counted, and not a chunk leaks. */
 		for (k = 0; k < nseg; k++)
 			xfrag_umem__release(q->umem, xsk_ring_cons__rx_desc(rx, idx + k)->addr);
-		q->chain_drops++;
+		STAT_ADD(q->chain_drops, 1);
 		return false;
 	}
 	c = (struct xfrag_chain *)(q->area + a);
@@ -466,7 +475,7 @@ static bool make_chain(struct xfrag_rxq *q, struct xfrag_pkt *pk,
 	pk->len = c->len;
 	pk->nsegs = (uint16_t)nseg;
 	pk->chain = a;
-	q->chains++;
+	STAT_ADD(q->chains, 1);
 	return true;
 }
 
@@ -489,7 +498,7 @@ int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 		/* A syscall only when the kernel asks (or to busy-poll). */
 		if (q->busy_poll || (q->wakeup && xsk_ring_prod__needs_wakeup(&q->r.fill))) {
 			recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
-			q->wakeups++;
+			STAT_ADD(q->wakeups, 1);
 		}
 		return 0;
 	}
@@ -518,8 +527,8 @@ int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 			xsk_ring_cons__cancel(rx, n - done);
 	}
 	xsk_ring_cons__release(rx, done);
-	q->rx_packets += np;
-	q->rx_bytes += bytes;
+	STAT_ADD(q->rx_packets, np);
+	STAT_ADD(q->rx_bytes, bytes);
 	if (q->copybreak && np)
 		copy_small(q, pkts, np);
 	return (int)np;
@@ -609,19 +618,20 @@ int xfrag_rxq__stats(struct xfrag_rxq *q, struct xfrag_rxq_stats *out)
 		s.rx_ring_full = xs.rx_ring_full;
 		s.rx_fill_ring_empty = xs.rx_fill_ring_empty_descs;
 	}
-	s.rx_packets = q->rx_packets;
-	s.rx_bytes = q->rx_bytes;
-	s.fill_posted = q->fill_posted;
-	s.fill_short = q->fill_short;
-	s.wakeups = q->wakeups;
-	s.copies = q->copies;
-	s.copy_bytes = q->copy_bytes;
-	s.chains = q->chains;
-	s.chain_drops = q->chain_drops;
+	s.rx_packets = STAT_GET(q->rx_packets);
+	s.rx_bytes = STAT_GET(q->rx_bytes);
+	s.fill_posted = STAT_GET(q->fill_posted);
+	s.fill_short = STAT_GET(q->fill_short);
+	s.wakeups = STAT_GET(q->wakeups);
+	s.copies = STAT_GET(q->copies);
+	s.copy_bytes = STAT_GET(q->copy_bytes);
+	s.chains = STAT_GET(q->chains);
+	s.chain_drops = STAT_GET(q->chain_drops);
 	s.multi_buffer = q->mb;
 	s.fill_capacity = q->fill_size;
-	s.fill_level = q->fill_size -
-		       (xsk_prod_nb_free(&q->r.fill, q->fill_size) - 0);
+	/* The ring's shared words, not the owner's cached view. */
+	s.fill_level = __atomic_load_n(q->r.fill.producer, __ATOMIC_ACQUIRE) -
+		       __atomic_load_n(q->r.fill.consumer, __ATOMIC_ACQUIRE);
 	s.frame_size = q->frame_size;
 	s.headroom = q->headroom;
 	s.chunks_per_block = q->chunks_per_block;

@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -107,7 +108,17 @@ int xfrag_xsk_open(struct xfrag_umem *u, const struct xfrag_xsk_params *p,
 		return err;
 	}
 	u->nsockets++;
-	r->zerocopy = try_zc;
+	{
+		/*
+		 * Ask the kernel: libxdp drops the bind flags of sockets that
+		 * share a UMEM, so a zero-copy request can "succeed" in copy mode.
+		 */
+		struct xdp_options xo = { 0 };
+		socklen_t len = sizeof(xo);
+
+		r->zerocopy = !getsockopt(xsk_socket__fd(*out), SOL_XDP, XDP_OPTIONS,
+					  &xo, &len) && (xo.flags & XDP_OPTIONS_ZEROCOPY);
+	}
 	return 0;
 }
 
