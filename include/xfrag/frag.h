@@ -79,10 +79,12 @@ struct xfrag_cache {
 	uint32_t page_mask; /* ~(4096-1) if frags may not cross 4 KiB pages */
 	uint32_t max_size;  /* largest frag: the block size, or 4096 */
 	uint32_t debug;
+	uint32_t spare;     /* a free block kept back by owner releases, or NO_BLOCK */
 	struct xfrag_umem *umem;
 	/* statistics, owner-written only; see xfrag_cache__allocs() */
 	uint64_t allocs;         /* from blocks given up; the bias counts the rest */
 	uint64_t refills;        /* block ran out */
+	uint64_t drains;         /* ... and the bias went back with an atomic */
 	uint64_t reuse_in_place; /* ... and every frag was already released */
 	uint64_t pool_takes;     /* ... so a block came from the pool */
 	uint64_t pool_empty;     /* ... and the pool had none */
@@ -261,6 +263,86 @@ static inline unsigned int xfrag_umem__release(struct xfrag_umem *umem,
 	return __xfrag_block_put(umem, addr, 1);
 }
 
+/*
+ * Drop the references of one run. With @c, frags of the block that cache
+ * is carving right now go back into its bias with a plain add (outstanding
+ * frags = refcnt - bias either way): no atomic at all, page_pool's "direct
+ * recycling" for the thread that carves.
+ */
+static inline unsigned int __xfrag_put_run(struct xfrag_umem *umem,
+					   struct xfrag_cache *c, uint64_t addr,
+					   int32_t count)
+{
+	if (c) {
+		const struct xfrag_umem_hot *h = xfrag_umem__hot(umem);
+		uint64_t blk = (addr & XFRAG_ADDR_MASK) >> h->block_shift;
+
+		if (blk == c->block) {
+			c->bias += (uint32_t)count;
+			return 0;
+		}
+		/*
+		 * The last references of a detached block: keep it as the
+		 * cache's spare instead of a CAS on the shared pool (and
+		 * another to take it back at the next refill).
+		 */
+		if (c->spare == XFRAG_NO_BLOCK && blk < h->nblocks &&
+		    atomic_load_explicit(&h->blocks[blk].refcnt,
+					 memory_order_acquire) == count) {
+			atomic_store_explicit(&h->blocks[blk].refcnt, 0,
+					      memory_order_relaxed);
+			c->spare = (uint32_t)blk;
+			return 0;
+		}
+	}
+	return __xfrag_block_put(umem, addr, count);
+}
+
+/*
+ * Find runs of handles in one block. XOR against the run's first handle is
+ * zero above `shift` for the same block (with the same unaligned-mode
+ * offset bits, which RX batches share). Eight at a time, OR-ed, with no
+ * branch: the common batch is one or two runs.
+ */
+static inline unsigned int __xfrag_release_runs(struct xfrag_umem *umem,
+						struct xfrag_cache *c,
+						const uint64_t *addrs,
+						unsigned int n)
+{
+	const uint32_t shift = xfrag_umem__hot(umem)->block_shift;
+	unsigned int i, start = 0, atomics = 0;
+	uint64_t run;
+
+	if (!n)
+		return 0;
+	run = addrs[0];
+	for (i = 1; i + 8 <= n; i += 8) {
+		uint64_t x = 0;
+		unsigned int k;
+
+		XFRAG_UNROLL8
+		for (k = 0; k < 8; k++)
+			x |= addrs[i + k] ^ run;
+		if (xfrag_likely(!(x >> shift)))
+			continue;
+		for (k = 0; k < 8; k++) {
+			if (!((addrs[i + k] ^ run) >> shift))
+				continue;
+			atomics += __xfrag_put_run(umem, c, run, (int32_t)(i + k - start));
+			start = i + k;
+			run = addrs[start];
+		}
+	}
+	for (; i < n; i++) {
+		if (!((addrs[i] ^ run) >> shift))
+			continue;
+		atomics += __xfrag_put_run(umem, c, run, (int32_t)(i - start));
+		start = i;
+		run = addrs[i];
+	}
+	return atomics + __xfrag_put_run(umem, c, run, (int32_t)(n - start));
+}
+
 /**
  * xfrag_umem__release_bulk() - drop one reference to each of @n frags
  * @umem: the UMEM
@@ -278,51 +360,36 @@ static inline unsigned int xfrag_umem__release_bulk(struct xfrag_umem *umem,
 						    const uint64_t *addrs,
 						    unsigned int n)
 {
-	const struct xfrag_umem_hot *h = xfrag_umem__hot(umem);
-	const uint32_t shift = h->block_shift;
-	unsigned int i, start = 0, atomics = 0;
-	uint64_t run;
+	unsigned int i, atomics = 0;
 
-	if (xfrag_unlikely(h->debug)) {
+	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug)) {
 		for (i = 0; i < n; i++)
 			atomics += __xfrag_debug_put(umem, addrs[i], 1, false);
 		return atomics;
 	}
-	if (!n)
-		return 0;
-	/*
-	 * Find runs of handles in one block. XOR against the run's first
-	 * handle is zero above `shift` for the same block (with the same
-	 * unaligned-mode offset bits, which RX batches share). Eight at a
-	 * time, OR-ed, with no branch: the common batch is one or two runs.
-	 */
-	run = addrs[0];
-	for (i = 1; i + 8 <= n; i += 8) {
-		uint64_t x = 0;
-		unsigned int k;
+	return __xfrag_release_runs(umem, NULL, addrs, n);
+}
 
-		XFRAG_UNROLL8
-		for (k = 0; k < 8; k++)
-			x |= addrs[i + k] ^ run;
-		if (xfrag_likely(!(x >> shift)))
-			continue;
-		for (k = 0; k < 8; k++) {
-			if (!((addrs[i + k] ^ run) >> shift))
-				continue;
-			atomics += __xfrag_block_put(umem, run,
-						     (int32_t)(i + k - start));
-			start = i + k;
-			run = addrs[start];
-		}
-	}
-	for (; i < n; i++) {
-		if (!((addrs[i] ^ run) >> shift))
-			continue;
-		atomics += __xfrag_block_put(umem, run, (int32_t)(i - start));
-		start = i;
-		run = addrs[i];
-	}
-	return atomics + __xfrag_block_put(umem, run, (int32_t)(n - start));
+/**
+ * xfrag_cache__release_bulk() - bulk release on the carving cache's thread
+ * @c: a cache of the frags' UMEM, used by the calling thread
+ * @addrs: handles
+ * @n: count
+ *
+ * Like xfrag_umem__release_bulk(), but frags of the block @c is carving
+ * right now go back to its bias without an atomic operation. For the
+ * common loop of one thread: receive, process, release.
+ *
+ * Context: the cache's owner thread only.
+ * Return: the number of atomic operations performed.
+ */
+static inline unsigned int xfrag_cache__release_bulk(struct xfrag_cache *c,
+						     const uint64_t *addrs,
+						     unsigned int n)
+{
+	if (xfrag_unlikely(c->debug))
+		return xfrag_umem__release_bulk(c->umem, addrs, n);
+	return __xfrag_release_runs(c->umem, c, addrs, n);
 }
 
 /**

@@ -13,7 +13,8 @@
  *	struct xfrag_pkt pkts[64];
  *	int n = xfrag_rxq__recv(q, pkts, 64);
  *	for (i = 0; i < n; i++) handle(pkts[i].data, pkts[i].len);
- *	xfrag_pkt__release_bulk(umem, pkts, n);
+ *	xfrag_rxq__release(q, pkts, n);        // same thread, fewest atomics
+ *	// or, from any thread: xfrag_pkt__release_bulk(umem, pkts, n);
  */
 #ifndef XFRAG_RXQ_H
 #define XFRAG_RXQ_H
@@ -259,6 +260,22 @@ XFRAG_API uint32_t xfrag_frame_size_for_mtu(uint32_t mtu, uint32_t headroom);
 XFRAG_API void xfrag_pkt__release_bulk(struct xfrag_umem *umem,
 				       const struct xfrag_pkt *pkts,
 				       unsigned int n);
+
+/**
+ * xfrag_rxq__release() - release packets on the queue's own thread
+ * @q: the queue that received them (or any queue of the same UMEM)
+ * @pkts: the views
+ * @n: count
+ *
+ * Like xfrag_pkt__release_bulk(), but chunks of the block the queue is
+ * carving go back to its frag cache without an atomic operation, and a
+ * block freed here is kept as the cache's spare instead of a trip through
+ * the shared pool: the receive-process-release loop of one thread.
+ *
+ * Context: the owner thread of @q only.
+ */
+XFRAG_API void xfrag_rxq__release(struct xfrag_rxq *q,
+				  const struct xfrag_pkt *pkts, unsigned int n);
 
 #ifdef __cplusplus
 }

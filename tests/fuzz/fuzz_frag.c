@@ -171,7 +171,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (--live[k].refs == 0)
 					drop_slot(k);
 			}
-			xfrag_umem__release_bulk(u, a, (unsigned int)n);
+			/* Half of them on a cache's thread: bias and spare paths. */
+			if (op & 0x40)
+				xfrag_cache__release_bulk(cc, a, (unsigned int)n);
+			else
+				xfrag_umem__release_bulk(u, a, (unsigned int)n);
 			break;
 		}
 		case 6: /* extra reference */

@@ -240,6 +240,47 @@ TEST(bulk_release_coalesces_per_block)
 	xfrag_umem__destroy(u);
 }
 
+/*
+ * Releases on the carving thread: the current block's frags go back into
+ * the bias, a detached block whose last frags come back becomes the spare,
+ * and the next refill takes it without touching the pool.
+ */
+TEST(owner_release_without_atomics)
+{
+	struct xfrag_umem *u = mk_umem(8, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	uint64_t a[64], b[64];
+	unsigned int at;
+
+	if (debug_on(u)) { /* the debug build tracks each frag the slow way */
+		xfrag_cache__destroy(c);
+		xfrag_umem__destroy(u);
+		return;
+	}
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 64), 64); /* blocks 0, 1 */
+	expect_eq(c->drains, 1); /* block 0 detached with 32 live frags */
+	at = xfrag_cache__release_bulk(c, a, 64);
+	expect_eq(at, 0);
+	expect_eq(c->spare, 0);        /* block 0 kept back */
+	expect_eq(c->bias, XFRAG_BIAS); /* block 1 whole again */
+	expect_eq(refcnt(u, 1), XFRAG_BIAS);
+	expect_eq(blocks_free(u), 7);   /* the spare has count 0 */
+	/* Block 1 is reused in place without a drain; then the spare. */
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, b, 64), 64);
+	expect_eq(b[0], 2 * BLK - 2048);
+	expect_eq(b[32], BLK - 2048);
+	expect_eq(c->reuse_in_place, 1);
+	expect_eq(c->drains, 2);
+	expect_eq(c->pool_takes, 2);    /* blocks 0 and 1 only, ever */
+	expect_eq(c->spare, XFRAG_NO_BLOCK);
+	/* Another thread's view: the same frags through the shared path. */
+	at = xfrag_umem__release_bulk(u, b, 64);
+	expect_eq(at, 1); /* the owned block 0; block 1 by the shortcut */
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 8);
+	xfrag_umem__destroy(u);
+}
+
 TEST(unaligned_descriptor_addresses_release)
 {
 	struct xfrag_umem *u = mk_umem(2, BLK);
@@ -500,6 +541,7 @@ TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
 	  T(reuse_in_place_when_all_released),
 	  T(refill_from_pool_and_last_release_recycles),
 	  T(drain_drops_many_references), T(bulk_release_coalesces_per_block),
+	  T(owner_release_without_atomics),
 	  T(unaligned_descriptor_addresses_release),
 	  T(pool_exhaustion_is_clean_and_recovers), T(alloc_bulk_all_or_nothing),
 	  T(extra_references), T(no_page_cross_carving), T(bad_arguments),

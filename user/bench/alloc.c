@@ -5,6 +5,8 @@
  *
  * Cases (each reports ns per alloc+release pair, for xfrag and the baseline):
  *   single  one thread: carve a batch of chunks, bulk-release it
+ *   owner   the same, released through the carving cache (no atomic for
+ *           frags of the block it is carving)
  *   cross   one thread carves batches and passes them through an SPSC ring
  *           to another that bulk-releases them (the page_frag selftest shape)
  *   mixed   one thread: frags of random sizes 64 B .. 4 KiB, one alloc call
@@ -16,6 +18,7 @@
 #include <linux/perf_event.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +124,7 @@ static inline void stack_push(struct frame_stack *s, uint64_t a)
 static uint64_t sink;
 
 static double run_single_xfrag(struct xfrag_umem *u, const struct opts *o,
-			       double *atomics, double *instr)
+			       double *atomics, double *instr, bool owner)
 {
 	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
 	uint64_t addrs[MAX_BATCH], acc = 0, natomic = 0, t0, t1, i, iters;
@@ -138,13 +141,14 @@ static double run_single_xfrag(struct xfrag_umem *u, const struct opts *o,
 		int n = xfrag_cache__alloc_burst(c, o->size, addrs, o->batch);
 
 		acc += addrs[n - 1];
-		natomic += xfrag_umem__release_bulk(u, addrs, (unsigned int)n);
+		natomic += owner ? xfrag_cache__release_bulk(c, addrs, (unsigned int)n) :
+				   xfrag_umem__release_bulk(u, addrs, (unsigned int)n);
 	}
 	t1 = now_ns();
 	*instr = perf_stop(iters * o->batch);
-	/* refills drain the bias (1 atomic); a pool pop and its matching push
-	 * are one CAS each. */
-	natomic += c->refills + 2 * c->pool_takes;
+	/* drains give the bias back (1 atomic); a pool pop and its matching
+	 * push are one CAS each. */
+	natomic += c->drains + 2 * c->pool_takes;
 	*atomics = (double)natomic / (double)(iters * o->batch);
 	sink += acc;
 	xfrag_cache__destroy(c);
@@ -280,7 +284,7 @@ static double run_cross(struct xfrag_umem *u, const struct opts *o,
 	t1 = now_ns();
 	pin_cpu(-1);
 	if (c) {
-		*atomics = (double)(x.atomics + c->refills + 2 * c->pool_takes) /
+		*atomics = (double)(x.atomics + c->drains + 2 * c->pool_takes) /
 			   (double)(x.batches * o->batch);
 		xfrag_cache__destroy(c);
 	}
@@ -311,7 +315,7 @@ static double run_mixed_xfrag(struct xfrag_umem *u, const struct opts *o,
 	}
 	t1 = now_ns();
 	*instr = perf_stop(iters * o->batch);
-	natomic += c->refills + 2 * c->pool_takes;
+	natomic += c->drains + 2 * c->pool_takes;
 	*atomics = (double)natomic / (double)(iters * o->batch);
 	/* UMEM actually consumed per frag: blocks carved / frags carved. */
 	*bytes_per_frag = (double)(c->refills + 1) * (double)o->block_size /
@@ -367,7 +371,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xfrag-bench alloc [options]\n"
-		"  --case LIST        single,cross,mixed (default: all)\n"
+		"  --case LIST        single,owner,cross,mixed (default: all)\n"
 		"  --ops N            alloc+release pairs per run (default 20M)\n"
 		"  --batch N          frags per batch, 1..%d (default 64)\n"
 		"  --size BYTES       frag size for single/cross (default 2048)\n"
@@ -394,8 +398,8 @@ int cmd_alloc(int argc, char **argv)
 	};
 	struct opts o = { .ops = 20000000, .batch = 64, .size = 2048,
 			  .block_size = 64 << 10, .umem_size = 16 << 20,
-			  .repeat = 5, .cases = "single,cross,mixed" };
-	struct result res[3];
+			  .repeat = 5, .cases = "single,owner,cross,mixed" };
+	struct result res[4];
 	int nres = 0, opt, i;
 	uint64_t v;
 	uint32_t sizes[4096];
@@ -467,23 +471,25 @@ int cmd_alloc(int argc, char **argv)
 		struct result *r = &res[nres];
 		int which = !strncmp(p, "single", len) ? 0 :
 			    !strncmp(p, "cross", len)  ? 1 :
-			    !strncmp(p, "mixed", len)  ? 2 : -1;
+			    !strncmp(p, "mixed", len)  ? 2 :
+			    !strncmp(p, "owner", len)  ? 3 : -1;
 
-		if (which < 0 || nres == 3) {
-			fprintf(stderr, "alloc: unknown case '%.*s' (single, cross, mixed)\n",
+		if (which < 0 || nres == 4) {
+			fprintf(stderr, "alloc: unknown case '%.*s' (single, owner, cross, mixed)\n",
 				(int)len, p);
 			xfrag_umem__destroy(u);
 			return 2;
 		}
 		memset(r, 0, sizeof(*r));
-		r->name = which == 0 ? "single" : which == 1 ? "cross" : "mixed";
+		r->name = which == 0 ? "single" : which == 1 ? "cross" :
+			  which == 2 ? "mixed" : "owner";
 		for (i = 0; i < o.repeat; i++) {
 			in[i] = bin[i] = -1;
 			at[i] = 0;
 			/* interleave: baseline and xfrag alternate */
-			if (which == 0) {
+			if (which == 0 || which == 3) {
 				bns[i] = run_single_stack(&o, &bin[i]);
-				ns[i] = run_single_xfrag(u, &o, &at[i], &in[i]);
+				ns[i] = run_single_xfrag(u, &o, &at[i], &in[i], which == 3);
 			} else if (which == 1) {
 				bns[i] = run_cross(NULL, &o, &at[i]);
 				ns[i] = run_cross(u, &o, &at[i]);

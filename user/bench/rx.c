@@ -265,14 +265,14 @@ static void hold_batch(struct rx_thread *t, struct xfrag_umem *u,
 
 	keep = n < cap ? n : cap;
 	if (n > keep)
-		xfrag_pkt__release_bulk(u, pkts, n - keep);
+		xfrag_rxq__release(t->q, pkts, n - keep);
 	pkts += n - keep;
 	ev = t->held_n + keep > cap ? t->held_n + keep - cap : 0;
 	while (ev) {
 		span = cap - t->held_head;
 		if (span > ev)
 			span = ev;
-		xfrag_pkt__release_bulk(u, t->held + t->held_head, span);
+		xfrag_rxq__release(t->q, t->held + t->held_head, span);
 		t->held_head = (t->held_head + span) % cap;
 		t->held_n -= span;
 		ev -= span;
@@ -416,7 +416,8 @@ static void *xfrag_thread(void *arg)
 		switch (c->wl) {
 		case WL_DROP:
 		case WL_TOUCH:
-			xfrag_pkt__release_bulk(u, pkts, (unsigned int)n);
+			/* Same thread: the queue's cache takes them back. */
+			xfrag_rxq__release(t->q, pkts, (unsigned int)n);
 			break;
 		case WL_HOLD:
 			hold_batch(t, u, pkts, (unsigned int)n);

@@ -23,6 +23,7 @@ struct xfrag_cache *xfrag_cache__create(struct xfrag_umem *umem,
 	memset(c, 0, sizeof(*c));
 	c->umem = umem;
 	c->block = XFRAG_NO_BLOCK;
+	c->spare = XFRAG_NO_BLOCK;
 	c->id = OPTS_GET(opts, id, 0);
 	c->debug = umem->hot.debug;
 	c->max_size = umem->block_size;
@@ -46,6 +47,7 @@ static int32_t cache_drain(struct xfrag_cache *c)
 	 * still hold reconciles them. Zero means every frag was released.
 	 */
 	c->allocs += XFRAG_BIAS - c->bias;
+	c->drains++;
 	left = atomic_fetch_sub_explicit(&b->refcnt, (int32_t)c->bias,
 					 memory_order_acq_rel) -
 	       (int32_t)c->bias;
@@ -74,10 +76,22 @@ __attribute__((noinline)) int __xfrag_cache_refill(struct xfrag_cache *c)
 	uint32_t blk;
 
 	if (c->block != XFRAG_NO_BLOCK) {
+		struct xfrag_block *b = &u->hot.blocks[c->block];
 		int32_t left;
 
 		c->refills++;
-		left = cache_drain(c);
+		/*
+		 * If the count equals our bias, no frag of the block is live:
+		 * nobody else can touch it, so skip the atomic drain (the
+		 * page_pool shortcut again) and reuse it in place.
+		 */
+		if (atomic_load_explicit(&b->refcnt, memory_order_acquire) ==
+		    (int32_t)c->bias) {
+			c->allocs += XFRAG_BIAS - c->bias;
+			left = 0;
+		} else {
+			left = cache_drain(c);
+		}
 		if (left == 0) {
 			/* Reuse in place: the hottest block there is. */
 			c->reuse_in_place++;
@@ -92,19 +106,30 @@ __attribute__((noinline)) int __xfrag_cache_refill(struct xfrag_cache *c)
 		c->block = XFRAG_NO_BLOCK;
 		c->offset = 0;
 	}
-	blk = xfrag_pool_pop(u);
-	if (blk == XFRAG_NO_BLOCK) {
-		c->pool_empty++;
-		return -ENOBUFS;
+	if (c->spare != XFRAG_NO_BLOCK) {
+		blk = c->spare;
+		c->spare = XFRAG_NO_BLOCK;
+	} else {
+		blk = xfrag_pool_pop(u);
+		if (blk == XFRAG_NO_BLOCK) {
+			c->pool_empty++;
+			return -ENOBUFS;
+		}
+		c->pool_takes++;
 	}
-	c->pool_takes++;
 	cache_take(c, blk);
 	return 0;
 }
 
 void xfrag_cache__flush(struct xfrag_cache *c)
 {
-	if (!c || c->block == XFRAG_NO_BLOCK)
+	if (!c)
+		return;
+	if (c->spare != XFRAG_NO_BLOCK) {
+		__xfrag_block_recycle(c->umem, c->spare);
+		c->spare = XFRAG_NO_BLOCK;
+	}
+	if (c->block == XFRAG_NO_BLOCK)
 		return;
 	if (cache_drain(c) == 0)
 		__xfrag_block_recycle(c->umem, c->block);

@@ -534,29 +534,49 @@ int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 	return (int)np;
 }
 
-void xfrag_pkt__release_bulk(struct xfrag_umem *umem,
-			     const struct xfrag_pkt *pkts, unsigned int n)
+/* Gather the handles of @pkts (chains: every segment and the chain frag)
+ * and release them in batches, through @c when on the carving thread. */
+static void release_pkts(struct xfrag_umem *umem, struct xfrag_cache *c,
+			 const struct xfrag_pkt *pkts, unsigned int n)
 {
 	uint64_t addrs[256];
 	unsigned int i, k = 0, s;
 
 	for (i = 0; i < n; i++) {
-		const struct xfrag_chain *c = xfrag_pkt__chain(umem, &pkts[i]);
+		const struct xfrag_chain *ch = xfrag_pkt__chain(umem, &pkts[i]);
 
-		if (k + 1 + (c ? c->nsegs : 0) > 256) {
-			xfrag_umem__release_bulk(umem, addrs, k);
+		if (k + 1 + (ch ? ch->nsegs : 0) > 256) {
+			if (c)
+				xfrag_cache__release_bulk(c, addrs, k);
+			else
+				xfrag_umem__release_bulk(umem, addrs, k);
 			k = 0;
 		}
-		if (!c) {
+		if (!ch) {
 			addrs[k++] = pkts[i].addr;
 			continue;
 		}
 		/* Read the chain before it is released with its segments. */
-		for (s = 0; s < c->nsegs; s++)
-			addrs[k++] = c->seg[s].addr;
+		for (s = 0; s < ch->nsegs; s++)
+			addrs[k++] = ch->seg[s].addr;
 		addrs[k++] = pkts[i].chain;
 	}
-	xfrag_umem__release_bulk(umem, addrs, k);
+	if (c)
+		xfrag_cache__release_bulk(c, addrs, k);
+	else
+		xfrag_umem__release_bulk(umem, addrs, k);
+}
+
+void xfrag_pkt__release_bulk(struct xfrag_umem *umem,
+			     const struct xfrag_pkt *pkts, unsigned int n)
+{
+	release_pkts(umem, NULL, pkts, n);
+}
+
+void xfrag_rxq__release(struct xfrag_rxq *q, const struct xfrag_pkt *pkts,
+			unsigned int n)
+{
+	release_pkts(q->umem, q->cache, pkts, n);
 }
 
 int xfrag_rxq__fd(const struct xfrag_rxq *q)
