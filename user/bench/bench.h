@@ -21,6 +21,8 @@ static inline uint64_t now_ns(void)
 
 /* Parse a size with an optional K/M/G suffix (powers of 1024); -1 on error. */
 int parse_size(const char *s, uint64_t *out);
+/* Parse a duration in seconds (> 0, finite, at most 1e7); -1 on error. */
+int parse_seconds(const char *s, double *out);
 /* Pin the calling thread to @cpu (-1: leave it). Returns 0 or -errno. */
 int pin_cpu(int cpu);
 

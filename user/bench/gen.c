@@ -790,18 +790,12 @@ static int parse_args(int argc, char **argv, struct gen_cfg *c)
 				return 2;
 			}
 			break;
-		case 'd': {
-			char *end;
-
-			errno = 0;
-			c->duration = strtod(optarg, &end);
-			if (errno || *end || end == optarg || !(c->duration > 0) ||
-			    c->duration > 1e7) {
+		case 'd':
+			if (parse_seconds(optarg, &c->duration)) {
 				fprintf(stderr, "gen: bad duration '%s' (seconds, > 0)\n", optarg);
 				return 2;
 			}
 			break;
-		}
 		case 'R':
 			if (parse_si(optarg, &c->rate)) {
 				fprintf(stderr, "gen: bad rate '%s' (frames per second; 0 = unlimited)\n", optarg);

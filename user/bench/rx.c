@@ -1105,7 +1105,6 @@ static int parse_args(int argc, char **argv, struct rx_cfg *c)
 	};
 	uint32_t cpus[RX_MAX_QUEUES];
 	uint64_t v;
-	char *end;
 	int opt;
 
 	optind = 1;
@@ -1211,10 +1210,7 @@ static int parse_args(int argc, char **argv, struct rx_cfg *c)
 			}
 			break;
 		case 'd':
-			errno = 0;
-			c->duration = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(c->duration > 0) ||
-			    c->duration > 1e7) {
+			if (parse_seconds(optarg, &c->duration)) {
 				fprintf(stderr, "rx: bad duration '%s' (seconds > 0)\n", optarg);
 				return 2;
 			}

@@ -33,6 +33,19 @@ int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 1e7)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int pin_cpu(int cpu)
 {
 	cpu_set_t set;

@@ -78,7 +78,6 @@ int cmd_xdpdrop(int argc, char **argv)
 	uint64_t interval_ms = 1000, t0, tlast, next, first = 0, lastmove = 0;
 	uint64_t base_dropped = 0, first_val = 0, last_val = 0, tick = 0, v;
 	enum xfrag_xdp_mode used;
-	char *end;
 	int opt;
 
 	parse_filter(filter_str, &filter, &all);
@@ -89,9 +88,7 @@ int cmd_xdpdrop(int argc, char **argv)
 			ifname = optarg;
 			break;
 		case 'd':
-			errno = 0;
-			duration = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(duration > 0) || duration > 1e7) {
+			if (parse_seconds(optarg, &duration)) {
 				fprintf(stderr, "xdp-drop: bad duration '%s' (seconds > 0)\n", optarg);
 				return 2;
 			}
