@@ -58,12 +58,14 @@ int main(int argc, char **argv)
 	if (!q)
 		goto out_xdp;
 
-	/* 4. Receive and release in batches: one atomic per block, not per packet. */
+	/* 4. Receive and release in batches. On the receiving thread the chunks
+	 *    go straight back to the queue's frag cache; from another thread
+	 *    use xfrag_pkt__release_bulk(umem, ...): one atomic per block run. */
 	while (!stop && (!max || got < max) && time(NULL) < end) {
 		n = xfrag_rxq__recv(q, pkts, 64);
 		for (i = 0; i < n; i++)
 			got++; /* pkts[i].data, pkts[i].len: the frame */
-		xfrag_pkt__release_bulk(umem, pkts, (unsigned int)(n > 0 ? n : 0));
+		xfrag_rxq__release(q, pkts, (unsigned int)(n > 0 ? n : 0));
 	}
 	printf("received %lu packets\n", got);
 	rc = 0;
