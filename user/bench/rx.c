@@ -1042,6 +1042,20 @@ static void print_json(struct rx_run *r, const struct totals *tt,
 	printf("\"umem_bytes\":%llu,\"umem_peak_bytes\":%llu,\"block_size\":%u,",
 	       (unsigned long long)tt->umem_size, (unsigned long long)peak,
 	       c->fixed ? c->frame_size : c->block_size);
+	if (c->wl == WL_HOLD) {
+		/*
+		 * What each held packet costs: the peak UMEM in use less what
+		 * the fill rings pin anyway, over the packets held at the peak.
+		 */
+		uint64_t held = (uint64_t)c->wl_arg * c->nq, ring = 0;
+
+		if (held > tt->packets)
+			held = tt->packets;
+		ring = (uint64_t)c->nq * c->ring_size * c->frame_size;
+		printf("\"hold\":{\"packets\":%llu,\"umem_bytes_per_held\":%.1f},",
+		       (unsigned long long)held,
+		       held && peak > ring ? (double)(peak - ring) / (double)held : 0.0);
+	}
 	if (c->latency)
 		printf("\"latency_ns\":{\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu,\"samples\":%llu},",
 		       (unsigned long long)hist_quantile(lat, 0.5),
