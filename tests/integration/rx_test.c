@@ -889,6 +889,38 @@ TEST(cycles)
 	expect_eq(fds1, fds0);
 }
 
+/* Busy polling: the socket options are accepted and reception works. */
+TEST(busypoll)
+{
+	static const uint32_t sizes[] = { 64, 1500 };
+	struct send_spec sp = { sizes, 2, 1000, 0, 0, 0 };
+	XFRAG_OPTS(xfrag_umem_opts, uo, .size = 16 << 20, .hugepages = XFRAG_HUGE_NEVER);
+	XFRAG_OPTS(xfrag_xdp_opts, xo, .ifname = host_if, .meta = true);
+	XFRAG_OPTS(xfrag_rxq_opts, qo, .fill_size = 1024, .rx_size = 1024,
+		   .busy_poll_us = 20, .busy_poll_budget = 64);
+	XFRAG_OPTS(xfrag_rxq_stats, s);
+	struct acct a;
+	pid_t pid;
+
+	L.umem = xfrag_umem__create(&uo);
+	L.xdp = xfrag_xdp__attach(&xo);
+	assert_true(L.umem && L.xdp);
+	L.q[0] = xfrag_rxq__create(L.umem, L.xdp, &qo);
+	assert_true(L.q[0] != NULL);
+	L.nq = 1;
+	tally_init(sp.count);
+	pid = start_sender(&sp);
+	receive(&L, &T, sp.count, 20000);
+	expect_eq(wait_sender(pid), 0);
+	account(&L, &T, &a);
+	xfrag_rxq__stats(L.q[0], &s);
+	expect_eq(a.delivered, sp.count);
+	expect_eq(T.bad, 0);
+	expect_true(s.wakeups > 0); /* empty polls went to the kernel */
+	expect_eq(a.redirected, a.delivered + a.dropped_named);
+	lab_close(&L);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -915,7 +947,7 @@ int main(int argc, char **argv)
 {
 	static const struct test_case all[] = { T(intact), T(arp), T(queues), T(hold),
 						T(frame), T(badargs), T(sigterm),
-						T(copybreak), T(jumbo), T(ifdown), T(ifdel), T(huge), T(cycles) };
+						T(copybreak), T(jumbo), T(ifdown), T(ifdel), T(huge), T(cycles), T(busypoll) };
 	size_t i;
 
 	if (argc < 5) {
