@@ -9,7 +9,7 @@ PKGS=(
   libbpf-dev libxdp-dev libelf-dev zlib1g-dev
   bpftool xdp-tools iproute2 ethtool
   linux-libc-dev
-  valgrind gnuplot-nox python3 jq
+  valgrind gnuplot-nox python3 jq procps util-linux binutils
 )
 
 missing=()
