@@ -83,6 +83,7 @@ struct xfrag_cache {
 	struct xfrag_umem *umem;
 	/* statistics, owner-written only; see xfrag_cache__allocs() */
 	uint64_t allocs;         /* from blocks given up; the bias counts the rest */
+	uint64_t given_back;     /* references owner releases returned to the bias */
 	uint64_t refills;        /* block ran out */
 	uint64_t drains;         /* ... and the bias went back with an atomic */
 	uint64_t reuse_in_place; /* ... and every frag was already released */
@@ -279,6 +280,7 @@ static inline unsigned int __xfrag_put_run(struct xfrag_umem *umem,
 
 		if (blk == c->block) {
 			c->bias += (uint32_t)count;
+			c->given_back += (uint32_t)count;
 			return 0;
 		}
 		/*
@@ -466,7 +468,9 @@ XFRAG_API void xfrag_cache__destroy(struct xfrag_cache *c);
  */
 static inline uint64_t xfrag_cache__allocs(const struct xfrag_cache *c)
 {
-	return c->allocs + (c->block != XFRAG_NO_BLOCK ? XFRAG_BIAS - c->bias : 0);
+	/* bias = BIAS - allocs + given_back, in the current block's life */
+	return c->allocs + (c->block != XFRAG_NO_BLOCK ?
+		(uint64_t)((int64_t)XFRAG_BIAS - (int64_t)c->bias + (int64_t)c->given_back) : 0);
 }
 
 /**

@@ -29,6 +29,7 @@
 
 #include "test.h"
 #include "xfrag/rxq.h"
+#include "xfrag/txq.h"
 #include "xfrag/xdp.h"
 
 #define PORT 9091
@@ -615,6 +616,25 @@ TEST(badargs)
 
 		xfrag_umem__stats(u, &s);
 		expect_eq(s.blocks_free, s.nblocks);
+	}
+	{
+		/* A tx queue already holds queue 0 of this UMEM: refused, not a
+		 * crash on the rings libxdp does not hand out twice. */
+		XFRAG_OPTS(xfrag_umem_opts, uo2, .size = 8 << 20, .hugepages = XFRAG_HUGE_NEVER);
+		struct xfrag_umem *u2 = xfrag_umem__create(&uo2);
+		XFRAG_OPTS(xfrag_txq_opts, to, .ifname = host_if, .frame_size = 2048,
+			   .tx_size = 512, .comp_size = 512);
+		struct xfrag_txq *tq;
+		XFRAG_OPTS(xfrag_rxq_opts, qo, .frame_size = 2048, .fill_size = 2048,
+			   .comp_size = 512, .rx_size = 512);
+
+		assert_true(u2 != NULL);
+		tq = xfrag_txq__create(u2, &to);
+		expect_true(tq != NULL);
+		errno = 0;
+		expect_true(!xfrag_rxq__create(u2, x, &qo) && errno == EEXIST);
+		xfrag_txq__destroy(tq);
+		xfrag_umem__destroy(u2);
 	}
 	lab_close(&L);
 }

@@ -46,7 +46,9 @@ static int32_t cache_drain(struct xfrag_cache *c)
 	 * counted in `bias` and releases on `refcnt`; subtracting the bias we
 	 * still hold reconciles them. Zero means every frag was released.
 	 */
-	c->allocs += XFRAG_BIAS - c->bias;
+	c->allocs += (uint64_t)((int64_t)XFRAG_BIAS - (int64_t)c->bias +
+				(int64_t)c->given_back);
+	c->given_back = 0;
 	c->drains++;
 	left = atomic_fetch_sub_explicit(&b->refcnt, (int32_t)c->bias,
 					 memory_order_acq_rel) -
@@ -87,7 +89,9 @@ __attribute__((noinline)) int __xfrag_cache_refill(struct xfrag_cache *c)
 		 */
 		if (atomic_load_explicit(&b->refcnt, memory_order_acquire) ==
 		    (int32_t)c->bias) {
-			c->allocs += XFRAG_BIAS - c->bias;
+			c->allocs += (uint64_t)((int64_t)XFRAG_BIAS - (int64_t)c->bias +
+						(int64_t)c->given_back);
+			c->given_back = 0;
 			left = 0;
 		} else {
 			left = cache_drain(c);

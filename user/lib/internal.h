@@ -48,6 +48,10 @@ struct xfrag_umem {
 	/* AF_XDP registration (xsk.c); NULL until the first socket */
 	struct xsk_umem *xsk_umem;
 	uint32_t frame_size, headroom;
+	/* Sockets sharing the UMEM inherit these from the first (libxdp and
+	 * the kernel): later ones must ask for the same. */
+	uint32_t fill_size, comp_size;
+	bool no_wakeup, multi_buffer;
 	uint32_t nsockets;
 };
 

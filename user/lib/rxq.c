@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -63,6 +64,8 @@ struct xfrag_rxq {
 	uint32_t chunks_per_block;
 	bool page_cross_ok;
 };
+
+static void return_ring_chunks(struct xfrag_rxq *q);
 
 uint32_t xfrag_frame_size_for_mtu(uint32_t mtu, uint32_t headroom)
 {
@@ -277,6 +280,14 @@ struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
 	if (err)
 		goto err_cache;
 	q->fd = xsk_socket__fd(q->xsk);
+	if (!q->r.fill.ring || !q->r.rx.ring) {
+		/* libxdp reuses an existing (ifindex, queue) context of this
+		 * UMEM and hands us no rings: a tx queue holds this queue. */
+		pr_err("%s queue %u already has a socket on this UMEM (a tx queue?): use another queue or UMEM",
+		       ifname, q->queue_id);
+		err = -EEXIST;
+		goto err_sock;
+	}
 	q->wakeup = !p.no_wakeup;
 
 	if (OPTS_GET(opts, busy_poll_us, 0)) {
@@ -297,8 +308,10 @@ struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
 	 * empty fill ring at the start. */
 	xfrag_rxq__refill(q);
 	err = xfrag_xdp__set_xsk(xdp, q->queue_id, q->fd);
-	if (err)
+	if (err) {
+		return_ring_chunks(q); /* the posted chunks are ours again */
 		goto err_sock;
+	}
 	pr_info("%s queue %u: frame %u, headroom %u, %u chunks/block, %s, %s",
 		ifname, q->queue_id, q->frame_size, q->headroom,
 		q->chunks_per_block, q->page_cross_ok ? "chunks may cross pages" : "no chunk crosses a 4 KiB page",
@@ -316,36 +329,50 @@ err_free:
 	return NULL;
 }
 
+/*
+ * Give back the references of every chunk the socket still holds: frames
+ * waiting in the RX ring and chunks posted to the fill ring but not taken.
+ * Called once the XSKMAP slot is cleared and in-flight polls are over.
+ */
+static void return_ring_chunks(struct xfrag_rxq *q)
+{
+	uint32_t idx, n, cons, prod;
+	uint64_t addrs[256];
+
+	while ((n = xsk_ring_cons__peek(&q->r.rx, 256, &idx))) {
+		for (uint32_t i = 0; i < n; i++)
+			addrs[i] = xsk_umem__extract_addr(
+				xsk_ring_cons__rx_desc(&q->r.rx, idx + i)->addr);
+		xsk_ring_cons__release(&q->r.rx, n);
+		xfrag_umem__release_bulk(q->umem, addrs, n);
+	}
+	/* Fill entries between the kernel's consumer and our producer. */
+	cons = __atomic_load_n(q->r.fill.consumer, __ATOMIC_ACQUIRE);
+	prod = *q->r.fill.producer;
+	for (; cons != prod; cons++)
+		xfrag_umem__release(q->umem, *xsk_ring_prod__fill_addr(&q->r.fill, cons));
+}
+
+/*
+ * In copy mode the kernel takes a fill entry only for a frame redirected
+ * to this socket. Once the XSKMAP slot is cleared, a NAPI poll that had
+ * already redirected may still be copying: wait it out (an RCU grace
+ * period is far shorter) before handing the chunks back.
+ */
+static void unhook(struct xfrag_rxq *q)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	xfrag_xdp__clear_xsk(q->xdp, q->queue_id);
+	nanosleep(&ts, NULL);
+	return_ring_chunks(q);
+}
+
 void xfrag_rxq__destroy(struct xfrag_rxq *q)
 {
 	if (!q)
 		return;
-	xfrag_xdp__clear_xsk(q->xdp, q->queue_id);
-	/*
-	 * Chunks still on the fill ring or in the RX ring die with the
-	 * socket: give their references back so their blocks recycle.
-	 */
-	{
-		uint32_t idx, n;
-		uint64_t addrs[256];
-
-		while ((n = xsk_ring_cons__peek(&q->r.rx, 256, &idx))) {
-			for (uint32_t i = 0; i < n; i++)
-				addrs[i] = xsk_umem__extract_addr(
-					xsk_ring_cons__rx_desc(&q->r.rx, idx + i)->addr);
-			xsk_ring_cons__release(&q->r.rx, n);
-			xfrag_umem__release_bulk(q->umem, addrs, n);
-		}
-	}
-	{
-		/* Fill entries between the kernel's consumer and our producer. */
-		uint32_t cons = __atomic_load_n(q->r.fill.consumer, __ATOMIC_ACQUIRE);
-		uint32_t prod = *q->r.fill.producer;
-
-		for (; cons != prod; cons++)
-			xfrag_umem__release(q->umem,
-					    *xsk_ring_prod__fill_addr(&q->r.fill, cons));
-	}
+	unhook(q);
 	xfrag_xsk_close(q->umem, q->xsk);
 	xfrag_cache__destroy(q->small);
 	xfrag_cache__destroy(q->cache);
@@ -357,7 +384,10 @@ int xfrag_rxq__refill(struct xfrag_rxq *q)
 	struct xsk_ring_prod *fill = &q->r.fill;
 	uint32_t nfree = xsk_prod_nb_free(fill, q->fill_size), idx, done = 0;
 
-	if (nfree < REFILL_MIN)
+	/* Small rings refill at half, not at a fixed 32 they never reach. */
+	if (nfree < REFILL_MIN && nfree < q->fill_size / 2)
+		return 0;
+	if (!nfree)
 		return 0;
 	if (xsk_ring_prod__reserve(fill, nfree, &idx) != nfree)
 		return 0;

@@ -124,6 +124,12 @@ struct xfrag_umem *xfrag_umem__create(const struct xfrag_umem_opts *opts)
 		return NULL;
 	}
 	size = (size + block_size - 1) & ~(uint64_t)(block_size - 1);
+	if ((size >> __builtin_ctz(block_size)) >= XFRAG_NO_BLOCK) {
+		pr_err("UMEM size %llu: more than 2^32 - 1 blocks of %u bytes; use larger blocks",
+		       (unsigned long long)size, block_size);
+		errno = EINVAL;
+		return NULL;
+	}
 
 	u = aligned_alloc(XFRAG_CACHELINE,
 			  (sizeof(*u) + XFRAG_CACHELINE - 1) & ~(size_t)(XFRAG_CACHELINE - 1));

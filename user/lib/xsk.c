@@ -61,10 +61,26 @@ int xfrag_xsk_open(struct xfrag_umem *u, const struct xfrag_xsk_params *p,
 		u->xsk_umem = xu;
 		u->frame_size = p->frame_size;
 		u->headroom = p->headroom;
+		u->fill_size = p->fill_size;
+		u->comp_size = p->comp_size;
+		u->no_wakeup = p->no_wakeup;
+		u->multi_buffer = p->multi_buffer;
 	} else if (u->frame_size != p->frame_size || u->headroom != p->headroom) {
 		pr_err("queue %u wants frame %u / headroom %u, but the shared UMEM is registered with %u / %u",
 		       p->queue_id, p->frame_size, p->headroom, u->frame_size,
 		       u->headroom);
+		return -EINVAL;
+	} else if ((p->fill_size && u->fill_size != p->fill_size) ||
+		   (p->comp_size && u->comp_size != p->comp_size) ||
+		   u->no_wakeup != p->no_wakeup || u->multi_buffer != p->multi_buffer) {
+		/*
+		 * libxdp sizes a shared socket's rings like the first one's, and
+		 * the kernel binds it with the first socket's flags: a request
+		 * that differs would be silently ignored (and a queue believing
+		 * it needs no wakeup could stall). Refuse it instead.
+		 */
+		pr_err("queue %u: sockets sharing a UMEM must use the first one's fill/completion ring sizes (%u/%u), wakeup and multi-buffer settings",
+		       p->queue_id, u->fill_size, u->comp_size);
 		return -EINVAL;
 	}
 
