@@ -407,31 +407,44 @@ static void tally_init(uint32_t nseq)
 	T.seen = calloc(nseq, 1);
 }
 
+/* Receive whatever else arrives for 200 ms: there must be nothing extra. */
+#define STRAGGLERS() receive(&L, &T, UINT64_MAX, 200)
+
+/*
+ * Send @sp from the lab's namespace into queue 0, receive until every frame
+ * arrived (20 s at most) and any stragglers, and check the books: each
+ * frame delivered once and intact, redirected = delivered + named drops.
+ */
+static void traffic(const struct send_spec *sp, struct acct *a)
+{
+	uint32_t i, missing = 0;
+	pid_t pid;
+
+	tally_init(sp->seq0 + sp->count);
+	pid = start_sender(sp);
+	receive(&L, &T, sp->count, 20000);
+	expect_eq(wait_sender(pid), 0);
+	STRAGGLERS();
+	account(&L, &T, a);
+	for (i = sp->seq0; i < sp->seq0 + sp->count; i++)
+		missing += !T.seen[i];
+	expect_eq(T.bad, 0);
+	expect_eq(T.dup, 0);
+	expect_eq(missing, 0);
+	expect_eq(a->delivered, sp->count);
+	expect_eq(a->redirected, a->delivered + a->dropped_named);
+}
+
 /* Frames of 64, 512 and 1500 bytes arrive intact, each once. */
 TEST(intact)
 {
 	static const uint32_t sizes[] = { 64, 512, 1500 };
 	struct send_spec sp = { sizes, 3, 3000, 0, 0, 0 };
 	struct acct a;
-	uint32_t nb, i, missing = 0;
-	pid_t pid;
 
 	assert_eq(lab_open(&L, 1, 16 << 20, frame_size, 2048, true), 0);
-	tally_init(sp.count);
-	pid = start_sender(&sp);
-	receive(&L, &T, sp.count, 20000);
-	expect_eq(wait_sender(pid), 0);
-	receive(&L, &T, 0, 200); /* stragglers: there must be none extra */
-	account(&L, &T, &a);
-	for (i = 0; i < sp.count; i++)
-		missing += !T.seen[i];
-	expect_eq(T.bad, 0);
-	expect_eq(T.dup, 0);
-	expect_eq(missing, 0);
-	expect_eq(a.delivered, sp.count);
-	expect_eq(a.redirected, a.delivered + a.dropped_named);
+	traffic(&sp, &a);
 	lab_close(&L);
-	(void)nb;
 }
 
 /* ARP goes to the stack, matching UDP to the socket. */
@@ -440,19 +453,10 @@ TEST(arp)
 	static const uint32_t sizes[] = { 128 };
 	struct send_spec sp = { sizes, 1, 1000, 5, 0, 0 };
 	struct acct a;
-	pid_t pid;
 
 	assert_eq(lab_open(&L, 1, 16 << 20, frame_size, 2048, true), 0);
-	tally_init(sp.count);
-	pid = start_sender(&sp);
-	receive(&L, &T, sp.count, 20000);
-	expect_eq(wait_sender(pid), 0);
-	receive(&L, &T, 0, 200);
-	account(&L, &T, &a);
-	expect_eq(a.delivered, sp.count);
-	expect_eq(T.bad, 0);
+	traffic(&sp, &a);
 	expect_true(a.passed >= 200); /* the 200 ARP requests */
-	expect_eq(a.redirected, a.delivered + a.dropped_named);
 	lab_close(&L);
 }
 
@@ -473,7 +477,7 @@ TEST(queues)
 	receive(&L, &T, 3000, 20000);
 	expect_eq(wait_sender(p0), 0);
 	expect_eq(wait_sender(p1), 0);
-	receive(&L, &T, 0, 200);
+	STRAGGLERS();
 	account(&L, &T, &a);
 	expect_eq(a.delivered, 3000);
 	expect_true(T.delivered[0] > 0);
@@ -540,7 +544,7 @@ TEST(hold)
 		pid = start_sender(&sp2);
 		receive(&L, &T, 500, 20000);
 		expect_eq(wait_sender(pid), 0);
-		receive(&L, &T, 0, 200);
+		STRAGGLERS();
 		expect_eq(T.delivered[0] - before, 500);
 	}
 	account(&L, &T, &a);
@@ -555,7 +559,6 @@ TEST(frame)
 	static const uint32_t sizes[] = { 64, 1500 };
 	struct send_spec sp = { sizes, 2, 1000, 0, 0, 0 };
 	struct acct a;
-	pid_t pid;
 
 	assert_eq(lab_open(&L, 1, 16 << 20, frame_size, 1024, true), 0);
 	{
@@ -563,14 +566,7 @@ TEST(frame)
 		xfrag_rxq__stats(L.q[0], &s);
 		expect_eq(s.frame_size, frame_size);
 	}
-	tally_init(sp.count);
-	pid = start_sender(&sp);
-	receive(&L, &T, sp.count, 20000);
-	expect_eq(wait_sender(pid), 0);
-	account(&L, &T, &a);
-	expect_eq(a.delivered, sp.count);
-	expect_eq(T.bad, 0);
-	expect_eq(a.redirected, a.delivered + a.dropped_named);
+	traffic(&sp, &a);
 	lab_close(&L);
 }
 
@@ -726,30 +722,17 @@ TEST(jumbo)
 	struct send_spec sp = { sizes, 5, 2000, 0, 0, 0 };
 	XFRAG_OPTS(xfrag_rxq_stats, s);
 	struct acct a;
-	uint32_t i, missing = 0;
-	pid_t pid;
 
 	assert_eq(lab_open(&L, 1, 32 << 20, 4096, 2048, true), 0);
 	xfrag_rxq__stats(L.q[0], &s);
 	expect_eq(s.multi_buffer, 1);
-	tally_init(sp.count);
-	pid = start_sender(&sp);
-	receive(&L, &T, sp.count, 20000);
-	expect_eq(wait_sender(pid), 0);
-	receive(&L, &T, 0, 200);
-	account(&L, &T, &a);
+	traffic(&sp, &a);
 	xfrag_rxq__stats(L.q[0], &s);
-	for (i = 0; i < sp.count; i++)
-		missing += !T.seen[i];
 	printf("chains %llu (seen by the test %llu), chain drops %llu\n",
 	       (unsigned long long)s.chains, (unsigned long long)T.chains,
 	       (unsigned long long)s.chain_drops);
-	expect_eq(T.bad, 0);
-	expect_eq(missing, 0);
-	expect_eq(a.delivered, sp.count);
 	expect_eq(T.chains, 1200); /* 9000 x 2 and 4000 (> 4096 - 256) per 5 */
 	expect_eq(s.chain_drops, 0);
-	expect_eq(a.redirected, a.delivered + a.dropped_named);
 	lab_close(&L);
 }
 
@@ -790,7 +773,7 @@ TEST(ifdown)
 	pid = start_sender(&sp);
 	receive(&L, &T, 500, 20000);
 	expect_eq(wait_sender(pid), 0);
-	receive(&L, &T, 0, 200);
+	STRAGGLERS();
 	account(&L, &T, &a);
 	expect_eq(a.delivered, 1000);
 	expect_eq(a.redirected, a.delivered + a.dropped_named);
@@ -835,7 +818,6 @@ TEST(huge)
 	XFRAG_OPTS(xfrag_rxq_stats, s);
 	struct xfrag_umem_stats us;
 	struct acct a;
-	pid_t pid;
 
 	L.umem = xfrag_umem__create(&uo);
 	assert_true(L.umem != NULL);
@@ -851,14 +833,7 @@ TEST(huge)
 	xfrag_rxq__stats(L.q[0], &s);
 	expect_eq(s.page_cross_ok, 1);
 	expect_eq(s.chunks_per_block, 21);
-	tally_init(sp.count);
-	pid = start_sender(&sp);
-	receive(&L, &T, sp.count, 20000);
-	expect_eq(wait_sender(pid), 0);
-	account(&L, &T, &a);
-	expect_eq(a.delivered, sp.count);
-	expect_eq(T.bad, 0);
-	expect_eq(a.redirected, a.delivered + a.dropped_named);
+	traffic(&sp, &a);
 	lab_close(&L);
 }
 
@@ -920,7 +895,6 @@ TEST(busypoll)
 		   .busy_poll_us = 20, .busy_poll_budget = 64);
 	XFRAG_OPTS(xfrag_rxq_stats, s);
 	struct acct a;
-	pid_t pid;
 
 	L.umem = xfrag_umem__create(&uo);
 	L.xdp = xfrag_xdp__attach(&xo);
@@ -928,16 +902,9 @@ TEST(busypoll)
 	L.q[0] = xfrag_rxq__create(L.umem, L.xdp, &qo);
 	assert_true(L.q[0] != NULL);
 	L.nq = 1;
-	tally_init(sp.count);
-	pid = start_sender(&sp);
-	receive(&L, &T, sp.count, 20000);
-	expect_eq(wait_sender(pid), 0);
-	account(&L, &T, &a);
+	traffic(&sp, &a);
 	xfrag_rxq__stats(L.q[0], &s);
-	expect_eq(a.delivered, sp.count);
-	expect_eq(T.bad, 0);
 	expect_true(s.wakeups > 0); /* empty polls went to the kernel */
-	expect_eq(a.redirected, a.delivered + a.dropped_named);
 	lab_close(&L);
 }
 
