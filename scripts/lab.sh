@@ -291,3 +291,19 @@ lab_counter() {
 		cat "/sys/class/net/$1/statistics/$2"
 	fi
 }
+
+# lab_has_xdp IF: 0 if an XDP program is attached to IF (caller's namespace)
+lab_has_xdp() {
+	ip link show dev "$1" 2>/dev/null | grep -q 'prog/xdp'
+}
+
+# lab_wait_xdp IF: wait (up to 5 s) until a receiver has attached its XDP
+# program to IF, so that traffic sent next is not passed to the stack
+lab_wait_xdp() {
+	local _
+	for _ in $(seq 100); do
+		lab_has_xdp "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}

@@ -14,10 +14,7 @@ lab_up || exit 1
 out=$(mktemp)
 "$rx_min" "$LAB_HOST_IF" 0 500 20 >"$out" 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-	ip link show dev "$LAB_HOST_IF" | grep -q prog/xdp && break
-	sleep 0.05
-done
+lab_wait_xdp "$LAB_HOST_IF"
 sleep 0.2
 ip netns exec "$LAB_NS" "$bench" gen -i "$LAB_NS_IF" --count 500 --rate 50k \
 	--dst-mac "$LAB_HOST_MAC" --quiet
@@ -28,7 +25,7 @@ if [ $rc -ne 0 ] || ! grep -q "received 500 packets" "$out"; then
 	echo "FAIL: rx_min exit $rc, expected 500 packets" >&2
 	exit 1
 fi
-if ip link show dev "$LAB_HOST_IF" | grep -q prog/xdp; then
+if lab_has_xdp "$LAB_HOST_IF"; then
 	echo "FAIL: rx_min left its XDP program attached" >&2
 	exit 1
 fi

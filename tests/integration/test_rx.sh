@@ -15,7 +15,7 @@ source "$here/../../scripts/lab.sh"
 
 no_xdp_left() {
 	ip link show dev "$LAB_HOST_IF" >/dev/null 2>&1 || return 0 # deleted by the test
-	if ip link show dev "$LAB_HOST_IF" | grep -q 'prog/xdp'; then
+	if lab_has_xdp "$LAB_HOST_IF"; then
 		echo "FAIL: an XDP program is still attached to $LAB_HOST_IF" >&2
 		ip link show dev "$LAB_HOST_IF" >&2
 		return 1
@@ -58,7 +58,7 @@ sigterm)
 	pid=$!
 	for _ in $(seq 100); do grep -q ready "$out" && break; sleep 0.1; done
 	grep -q ready "$out" || { echo "FAIL: receiver did not start" >&2; cat "$out"; rc=1; }
-	ip link show dev "$LAB_HOST_IF" | grep -q 'prog/xdp' || { echo "FAIL: no XDP program while running" >&2; rc=1; }
+	lab_has_xdp "$LAB_HOST_IF" || { echo "FAIL: no XDP program while running" >&2; rc=1; }
 	kill -TERM "$pid"
 	wait "$pid" || { echo "FAIL: receiver exit status $? after SIGTERM" >&2; rc=1; }
 	cat "$out"

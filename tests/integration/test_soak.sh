@@ -41,10 +41,7 @@ while [ $SECONDS -lt $end ] || [ $cycles -lt 2 ]; do
 			--duration 20 --quiet --json >"$work/rx.json" 2>"$work/rx.err" &
 		rxpid=$!
 		# Start sending once the program is attached.
-		for _ in $(seq 100); do
-			ip link show dev "$LAB_HOST_IF" | grep -q prog/xdp && break
-			sleep 0.05
-		done
+		lab_wait_xdp "$LAB_HOST_IF"
 		sleep 0.2
 		ip netns exec "$LAB_NS" "$bench" gen -i "$LAB_NS_IF" --count "$n" --size "$sizes" \
 			--rate 100k --flows 4 --dst-mac "$LAB_HOST_MAC" --mode packet --quiet --json \
@@ -66,7 +63,7 @@ while [ $SECONDS -lt $end ] || [ $cycles -lt 2 ]; do
 		[ "$b" = true ] || fail "accounting not balanced: $(jq -c .accounting <<<"$rx")"
 		[ "$r" -eq $((d + k)) ] || fail "redirected $r != delivered $d + drops $k"
 		[ "$c" -eq 0 ] || fail "$c corrupt frames"
-		ip link show dev "$LAB_HOST_IF" | grep -q prog/xdp && fail "XDP program left after rx exit"
+		lab_has_xdp "$LAB_HOST_IF" && fail "XDP program left after rx exit"
 	done
 	ns=$LAB_NS hif=$LAB_HOST_IF
 	lab_down
