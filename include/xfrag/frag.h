@@ -144,6 +144,10 @@ XFRAG_API struct xfrag_umem *xfrag_umem__create(const struct xfrag_umem_opts *op
 /**
  * xfrag_umem__destroy() - unmap the region; frags must no longer be used
  * @umem: the UMEM, or NULL
+ *
+ * With rx or tx queues still open on it, the unmap is deferred until the
+ * last of them is destroyed (they hold references); the caller must not
+ * use @umem any more either way.
  */
 XFRAG_API void xfrag_umem__destroy(struct xfrag_umem *umem);
 

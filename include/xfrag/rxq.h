@@ -39,10 +39,35 @@ struct xfrag_xdp;
 /* Measured on 6.18: headroom may be at most chunk_size - 704. */
 #define XFRAG_HEADROOM_SLACK 704
 
+/*
+ * How a queue's socket binds. The first socket of a UMEM chooses the mode;
+ * every later socket sharing the UMEM inherits it (the kernel binds shared
+ * sockets in the UMEM's mode), so ZEROCOPY or COPY asked for a later socket
+ * of a UMEM in the other mode is refused.
+ */
 enum xfrag_bind_mode {
-	XFRAG_BIND_AUTO = 0,     /* zero-copy, else copy mode */
+	XFRAG_BIND_AUTO = 0,     /* zero-copy; copy mode if zero-copy fails
+				  * where copy mode would not */
 	XFRAG_BIND_COPY = 1,
 	XFRAG_BIND_ZEROCOPY = 2, /* fail if the driver cannot */
+};
+
+/*
+ * May RX chunks cross a 4 KiB page? In zero-copy mode the kernel checks
+ * that the DMA addresses behind a chunk are contiguous and silently drops
+ * fill entries that are not (no counter tells).
+ */
+enum xfrag_page_cross {
+	/* Copy mode: yes (the kernel copies through a virtually contiguous
+	 * mapping). Zero-copy: only on a hugetlb UMEM (physically contiguous
+	 * per 2 MiB) whose device maps it untranslated: no IOMMU, or an
+	 * IOMMU in passthrough (/sys/class/net/IF/device/iommu_group/type
+	 * "identity"). Behind a translating IOMMU ("DMA", "DMA-FQ") no. */
+	XFRAG_PAGE_CROSS_AUTO = 0,
+	XFRAG_PAGE_CROSS_NEVER = 1,
+	/* Zero-copy on hugetlb whatever the IOMMU type says: for an IOMMU
+	 * known to map the UMEM contiguously. Wrong, it drains the pool. */
+	XFRAG_PAGE_CROSS_FORCE = 2,
 };
 
 struct xfrag_rxq_opts {
@@ -50,9 +75,9 @@ struct xfrag_rxq_opts {
 	uint32_t queue_id;
 	uint32_t frame_size;  /* chunk bytes in [2048, 4096]; 0: from the MTU */
 	uint32_t headroom;    /* bytes before the frame, after the kernel's 256 */
-	uint32_t fill_size;   /* ring entries, powers of two; 0: 4096 */
+	uint32_t fill_size;   /* ring entries, powers of two; 0: 2048 */
 	uint32_t comp_size;   /* 0: 2048 */
-	uint32_t rx_size;     /* 0: 4096 */
+	uint32_t rx_size;     /* 0: 2048 */
 	uint32_t tx_size;     /* 0: no TX ring */
 	uint32_t bind_mode;   /* enum xfrag_bind_mode */
 	uint32_t busy_poll_us;     /* SO_BUSY_POLL; 0: off */
@@ -62,8 +87,20 @@ struct xfrag_rxq_opts {
 			       * chains; on by itself when the MTU needs it */
 	bool no_wakeup;       /* do not bind with XDP_USE_NEED_WAKEUP */
 	uint8_t pad[2];
+	/*
+	 * Without an xfrag XDP program (xdp NULL in xfrag_rxq__create): the
+	 * interface, by name or index, and the XSKMAP of the caller's own
+	 * program. The queue puts its socket in slot queue_id and removes it
+	 * on destroy; with no map (0) the caller inserts xfrag_rxq__fd()
+	 * where its program redirects.
+	 */
+	const char *ifname;
+	int ifindex;
+	int xsks_map_fd;
+	uint32_t page_cross;  /* enum xfrag_page_cross */
+	size_t : 0;
 };
-#define xfrag_rxq_opts__last_field pad
+#define xfrag_rxq_opts__last_field page_cross
 
 /*
  * One received packet. Do not modify `addr` or `chain`: they are what a
@@ -161,29 +198,67 @@ struct xfrag_rxq_stats {
 	uint32_t chunks_per_block;
 	uint32_t zerocopy;        /* bound in zero-copy mode */
 	uint32_t multi_buffer;    /* bound with XDP_USE_SG */
-	uint32_t page_cross_ok;   /* chunks may cross 4 KiB pages (hugetlb UMEM) */
+	uint32_t page_cross_ok;   /* chunks may cross 4 KiB pages (enum xfrag_page_cross) */
+	/*
+	 * The chunk ledger: chunks in the kernel's hands for this queue,
+	 * posted to the fill ring and not yet back on the RX ring (on the
+	 * fill ring, in a zero-copy driver's hardware ring, or parked by the
+	 * kernel). fill_posted - kernel_chunks have come back.
+	 */
+	uint64_t kernel_chunks;
+	uint64_t fill_invalid;    /* carved chunks refused before posting: the
+				   * kernel would have dropped them silently */
+	uint32_t dma;             /* how the device reaches the UMEM: 0 unknown
+				   * (software device), 1 no IOMMU, 2 IOMMU
+				   * passthrough, 3 translating IOMMU */
+	uint32_t has_xdp;         /* stats of an xfrag XDP program are included */
 };
 
 /**
  * xfrag_rxq__create() - open an AF_XDP socket on one queue of an interface
- * @umem: the shared UMEM (its first queue registers it with the kernel)
- * @xdp: the attached XDP program whose XSKMAP gets this socket
+ * @umem: the shared UMEM (its first live queue registers it with the kernel)
+ * @xdp: the attached xfrag XDP program whose XSKMAP gets this socket; or
+ *       NULL to receive through a program of the caller's (opts: ifname or
+ *       ifindex, and xsks_map_fd or nothing)
  * @opts: queue id, geometry, ring sizes; NULL for defaults on queue 0
  *
  * Validates the geometry against the limits measured on the kernel
  * (frame size in [2048, 4096], headroom <= frame - 704, the frame fitting
- * MTU + headers unless multi_buffer) and says why a value is refused.
+ * MTU + headers unless multi_buffer) and says why a value is refused. The
+ * queue holds references on @umem and @xdp: they stay valid until it is
+ * destroyed, whatever order the caller tears things down in.
  *
- * Return: the queue, or NULL with errno: EINVAL (bad geometry or ring size,
- * UMEM too small for the rings), ERANGE (queue id beyond the device's),
- * EOPNOTSUPP (zero-copy forced but unsupported), EPERM, EBUSY (after
- * retries), or what bind() says.
+ * Context: a control thread. Creating and destroying queues is safe while
+ * other queues of the same UMEM receive and release on their own threads;
+ * calls that create or destroy queues of one UMEM serialize on it.
+ * Return: the queue, or NULL with errno: EINVAL (bad geometry, ring size or
+ * option; a mode or setting that differs from the shared UMEM's), ENODEV
+ * (no such interface), ERANGE (queue id beyond the device's or the XDP
+ * program's), EEXIST (a socket of this UMEM already has the queue),
+ * EOPNOTSUPP (zero-copy required but unavailable), EPERM, EBUSY (another
+ * socket holds the queue), or what bind() says.
  */
 XFRAG_API struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
 					      struct xfrag_xdp *xdp,
 					      const struct xfrag_rxq_opts *opts);
 
-/** xfrag_rxq__destroy() - close the socket; packets not yet released stay valid */
+/**
+ * xfrag_rxq__destroy() - close the socket and take its chunks back
+ * @q: the queue, or NULL
+ *
+ * Removes the socket from the XSKMAP, closes it, and returns every chunk
+ * the kernel held for the queue (the chunk ledger says which): at once in
+ * copy mode, where nothing writes a chunk after close() returns; in
+ * zero-copy mode only when the kernel has torn the queue's buffer pool
+ * down, so the driver can no longer DMA into them. That takes a few
+ * milliseconds, and destroy waits up to 250 ms for it; chunks still held
+ * then stay in quarantine (xfrag_umem__stats().quarantined) until
+ * xfrag_umem__reclaim() or a new queue on the same interface queue finds
+ * it free. Packets the application has not released stay valid.
+ *
+ * Context: as xfrag_rxq__create(); not while the queue's owner is in
+ * xfrag_rxq__recv().
+ */
 XFRAG_API void xfrag_rxq__destroy(struct xfrag_rxq *q);
 
 /**
@@ -236,6 +311,45 @@ XFRAG_API int xfrag_rxq__stats(struct xfrag_rxq *q, struct xfrag_rxq_stats *s);
 
 /** xfrag_rxq__umem() - the UMEM the queue receives into */
 XFRAG_API struct xfrag_umem *xfrag_rxq__umem(const struct xfrag_rxq *q);
+
+/* The UMEM's AF_XDP side. Declare with XFRAG_OPTS(xfrag_umem_xsk_stats, s). */
+struct xfrag_umem_xsk_stats {
+	size_t sz;
+	uint32_t sockets;     /* rx and tx queue sockets bound on the UMEM now */
+	uint32_t zerocopy;    /* they are in zero-copy mode */
+	uint32_t frame_size;  /* the registration's chunk size (0: none now) */
+	uint32_t headroom;
+	/* Chunks a closed queue's kernel side may still write, held out of
+	 * the pool until the kernel has torn the queue down. */
+	uint64_t quarantined;
+	uint64_t reclaimed;   /* chunks that came back from quarantine */
+};
+
+/**
+ * xfrag_umem__xsk_stats() - sockets, mode and quarantine of a UMEM
+ * @umem: the UMEM
+ * @s: filled in up to its sz
+ *
+ * Context: any thread.
+ * Return: 0, or -EINVAL.
+ */
+XFRAG_API int xfrag_umem__xsk_stats(struct xfrag_umem *umem,
+				    struct xfrag_umem_xsk_stats *s);
+
+/**
+ * xfrag_umem__reclaim() - return quarantined chunks whose queue is free
+ * @umem: the UMEM
+ * @timeout_ms: how long to keep probing while some remain (0: once)
+ *
+ * A zero-copy queue's chunks stay out of the pool after destroy until the
+ * kernel has torn the queue's buffer pool down (the driver may DMA into
+ * them until then). Destroy waits a little for it; this tries again.
+ *
+ * Context: a control thread.
+ * Return: chunks still in quarantine, or -EINVAL.
+ */
+XFRAG_API int64_t xfrag_umem__reclaim(struct xfrag_umem *umem,
+				      unsigned int timeout_ms);
 
 /**
  * xfrag_frame_size_for_mtu() - the chunk size a queue derives from an MTU

@@ -140,11 +140,15 @@ else
 fi
 expect_nothing_attached
 
-echo "# 3. a program left behind is reported as stale (EEXIST)"
+echo "# 3. a process that exits without detaching leaves nothing (bpf_link)"
 tool_a attach "$VA" --keep || fail "attach --keep failed"
+expect_nothing_attached
+
+echo "# 3b. a netlink-attached xfrag program left behind is stale (EEXIST)"
+tool_a legacy "$VA" || fail "could not attach the legacy program"
 expect_attached xfrag_rx
 if tool_a attach "$VA"; then
-	fail "second attach succeeded"
+	fail "attach over a stale program succeeded"
 else
 	expect_str errno EEXIST
 	grep -q "replace" "$OUT" && ok "message names the replace option" ||
@@ -163,8 +167,29 @@ else
 fi
 expect_nothing_attached
 
+echo "# 4b. a program a running process holds: EBUSY; --replace takes it over"
+ip netns exec "$NSA" "$TOOL" attach "$VA" --exec "sleep 4" >/dev/null 2>&1 &
+HOLDER=$!
+i=0
+until attached | grep -q "name xfrag_rx" || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+expect_attached xfrag_rx
+if tool_a attach "$VA"; then
+	fail "attach over a running process's program succeeded"
+else
+	expect_str errno EBUSY
+	grep -q "still running" "$OUT" && ok "message says its process is running" ||
+		fail "message does not say the holder is running"
+fi
+tool_a detach-stale "$VA"
+expect removed -eq 0
+expect_attached xfrag_rx
+tool_a attach "$VA" --replace && ok "--replace took the interface over" ||
+	fail "attach --replace over a running process's link failed"
+wait "$HOLDER"
+expect_nothing_attached
+
 echo "# 5. detach_stale"
-tool_a attach "$VA" --keep || fail "attach --keep failed"
+tool_a legacy "$VA" || fail "could not attach the legacy program"
 tool_a detach-stale "$VA" || fail "detach-stale failed"
 expect removed -eq 1
 expect_nothing_attached

@@ -7,13 +7,17 @@
  *             [--udp PORT] [--action redirect|drop|pass] [--listen PORT]
  *             [--set-drop-udp PORT] [--xsk] [--exec CMD]
  *       attach; run CMD (via sh) while attached; print the counters; detach
- *       unless --keep (which leaves a "stale" program behind). --listen
+ *       unless --keep (which exits without detaching: where the program is
+ *       attached through a bpf_link, the kernel detaches it). --listen
  *       binds a UDP socket first and prints how many datagrams reached it.
  *       --set-drop-udp changes filter and action of the running program.
  *       --xsk binds an AF_XDP socket (copy mode) to queue 0, puts it in the
  *       XSKMAP and prints how many frames (and valid metadata) it received.
  *   detach-stale IF       remove xfrag programs, print removed=N
  *   foreign IF            attach a minimal non-xfrag XDP program and exit
+ *   legacy IF             attach a minimal program named xfrag_rx by netlink
+ *                         and exit: the stale program an older xfrag, or
+ *                         libxdp without a dispatcher, leaves after a crash
  *   send ADDR PORT N [SZ] send N UDP datagrams of SZ bytes, then wait
  */
 #include <arpa/inet.h>
@@ -259,7 +263,8 @@ static int cmd_attach(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
-static int cmd_foreign(const char *ifname)
+/* A pass-all program attached by netlink, which outlives its process. */
+static int attach_netlink(const char *ifname, const char *name)
 {
 	const struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
@@ -268,8 +273,7 @@ static int cmd_foreign(const char *ifname)
 	};
 	int fd, err;
 
-	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign_pass", "GPL", insns, 2,
-			   NULL);
+	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", insns, 2, NULL);
 	if (fd < 0) {
 		perror("bpf_prog_load");
 		return 1;
@@ -280,7 +284,7 @@ static int cmd_foreign(const char *ifname)
 		fprintf(stderr, "bpf_xdp_attach: %s\n", strerror(-err));
 		return 1;
 	}
-	printf("foreign attached\n");
+	printf("%s attached\n", name);
 	return 0;
 }
 
@@ -321,7 +325,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[1], "foreign"))
-		return cmd_foreign(argv[2]);
+		return attach_netlink(argv[2], "foreign_pass");
+	if (argc == 3 && !strcmp(argv[1], "legacy"))
+		return attach_netlink(argv[2], "xfrag_rx");
 	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "send"))
 		return cmd_send(argv[2], atoi(argv[3]), atoi(argv[4]),
 				argc == 6 ? (size_t)atoi(argv[5]) : 5);

@@ -35,8 +35,10 @@ struct xfrag_pool {
 	_Atomic uint64_t bad_release __attribute__((aligned(XFRAG_CACHELINE)));
 };
 
-struct xfrag_debug; /* debug.c */
-struct xsk_umem;    /* libxdp */
+struct xfrag_debug;      /* debug.c */
+struct xfrag_xsk_ops;    /* xsk_ops.h */
+struct xfrag_sock;       /* xsk_internal.h */
+struct xfrag_quarantine; /* xsk_internal.h */
 
 struct xfrag_umem {
 	struct xfrag_umem_hot hot; /* must stay first: see xfrag_umem__hot() */
@@ -45,15 +47,31 @@ struct xfrag_umem {
 	uint32_t block_size;
 	uint32_t backing;
 	struct xfrag_debug *dbg;
-	/* AF_XDP registration (xsk.c); NULL until the first socket */
-	struct xsk_umem *xsk_umem;
-	uint32_t frame_size, headroom;
-	/* Sockets sharing the UMEM inherit these from the first (libxdp and
-	 * the kernel): later ones must ask for the same. */
-	uint32_t fill_size, comp_size;
-	bool no_wakeup, multi_buffer;
+	/*
+	 * The user's reference and one per rx/tx queue: destroying the UMEM
+	 * while queues live defers the unmap until the last one is gone.
+	 */
+	_Atomic uint32_t refs;
+	/* Control plane (xsk.c, quarantine.c): everything below, u->lock. */
+	pthread_mutex_t lock;
+	const struct xfrag_xsk_ops *ops;
+	void *ops_ctx;
+	struct xfrag_sock *socks; /* live, bound sockets */
 	uint32_t nsockets;
+	/* Fixed by the registration (the first live socket), inherited by
+	 * every socket that shares the UMEM after it. */
+	uint32_t frame_size, headroom;
+	bool no_wakeup, multi_buffer, zerocopy;
+	struct xfrag_quarantine *quarantine;
+	uint64_t quarantined; /* chunks waiting for their queue's teardown */
+	uint64_t reclaimed;   /* chunks the quarantine has returned */
 };
+
+struct xfrag_xdp;
+XFRAG_HIDDEN void xfrag_xdp_get(struct xfrag_xdp *x);
+XFRAG_HIDDEN void xfrag_xdp_put(struct xfrag_xdp *x);
+XFRAG_HIDDEN void xfrag_umem_get(struct xfrag_umem *u);
+XFRAG_HIDDEN void xfrag_umem_put(struct xfrag_umem *u);
 
 XFRAG_HIDDEN void xfrag_pool_init(struct xfrag_umem *u);
 XFRAG_HIDDEN void xfrag_pool_push(struct xfrag_umem *u, uint32_t blk);

@@ -2,17 +2,19 @@
 /*
  * rx queues: an AF_XDP socket per (interface, queue) on the shared UMEM,
  * whose fill ring is fed by the queue's frag cache.
+ *
+ * The chunk ledger: q->held[b] counts the chunks of block b that are in the
+ * kernel's hands for this queue, posted to the fill ring and not yet seen on
+ * the RX ring. It is kept per run of one block (a burst of fill entries, a
+ * batch of RX descriptors spans one to three blocks), by the owner thread
+ * only: no atomics. Destroy returns exactly those chunks once the kernel can
+ * no longer write into them.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "xfrag/rxq.h"
@@ -38,34 +40,43 @@
 /* Refill only when this many slots are free: one carve per block run. */
 #define REFILL_MIN 32
 #define COPY_BATCH 256
+/* How long destroy waits for a zero-copy queue's pool to leave the device. */
+#define TEARDOWN_WAIT_MS 250
 
 struct xfrag_rxq {
 	/* hot, owner thread */
-	struct xfrag_xsk_rings r;
+	struct xfrag_sock s; /* rings first */
 	struct xfrag_umem *umem;
 	struct xfrag_cache *cache;  /* RX chunks */
 	struct xfrag_cache *small;  /* copybreak copies, chain descriptors */
 	uint8_t *area;
+	uint32_t *held;             /* the chunk ledger, per block */
+	uint64_t chunk_limit;       /* highest valid chunk address */
+	uint64_t page_mask;         /* ~4095 if chunks may not cross pages, else 0 */
+	uint32_t block_shift;
 	uint32_t frame_size;
 	uint32_t copybreak;
-	int fd;
 	bool wakeup;
 	bool busy_poll;
 	bool mb;
+	bool dropping;              /* inside a frame too long to deliver */
 	uint64_t rx_packets, rx_bytes, fill_posted, fill_short, wakeups;
 	uint64_t copies, copy_bytes;
 	uint64_t chains, chain_drops;
+	uint64_t returned;          /* descriptors seen back on the RX ring */
+	uint64_t fill_invalid;
 	/* cold */
-	struct xsk_socket *xsk;
-	struct xfrag_xdp *xdp;
+	struct xfrag_xdp *xdp;      /* a reference, or NULL */
+	int map_fd;                 /* XSKMAP holding the socket, or -1 */
+	int ifindex;
+	char ifname[IF_NAMESIZE];
 	uint32_t queue_id;
 	uint32_t headroom;
 	uint32_t fill_size;
 	uint32_t chunks_per_block;
+	uint8_t dma;
 	bool page_cross_ok;
 };
-
-static void return_ring_chunks(struct xfrag_rxq *q);
 
 uint32_t xfrag_frame_size_for_mtu(uint32_t mtu, uint32_t headroom)
 {
@@ -80,44 +91,6 @@ uint32_t xfrag_frame_size_for_mtu(uint32_t mtu, uint32_t headroom)
 	return (uint32_t)need;
 }
 
-static int read_sysfs_u32(const char *ifname, const char *attr, uint32_t *v)
-{
-	char path[128];
-	FILE *f;
-	int ok;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", ifname, attr);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	ok = fscanf(f, "%u", v) == 1;
-	fclose(f);
-	return ok ? 0 : -EINVAL;
-}
-
-/* Real rx queues of the device: what `ethtool -l` calls channels. */
-static int count_rx_queues(const char *ifname)
-{
-	char path[128];
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", ifname);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d)))
-		n += !strncmp(de->d_name, "rx-", 3);
-	closedir(d);
-	return n;
-}
-
-static bool pow2(uint32_t x)
-{
-	return x && !(x & (x - 1));
-}
-
 /* Chunks of @fs one block yields, as the cache carves them. */
 static uint32_t chunks_per_block(uint32_t block, uint32_t fs, bool page_cross_ok)
 {
@@ -126,8 +99,7 @@ static uint32_t chunks_per_block(uint32_t block, uint32_t fs, bool page_cross_ok
 	return (block / 4096) * (4096 / fs);
 }
 
-static int check_geometry(struct xfrag_rxq *q, const char *ifname,
-			  bool *mb, uint32_t mtu)
+static int check_geometry(struct xfrag_rxq *q, bool *mb, uint32_t mtu)
 {
 	uint32_t fs = q->frame_size, hr = q->headroom;
 
@@ -141,10 +113,14 @@ static int check_geometry(struct xfrag_rxq *q, const char *ifname,
 		       hr, fs, fs - XFRAG_HEADROOM_SLACK, XFRAG_HEADROOM_SLACK);
 		return -EINVAL;
 	}
+	if (q->copybreak > fs) {
+		pr_err("copybreak %u exceeds the frame size %u", q->copybreak, fs);
+		return -EINVAL;
+	}
 	if (mtu && !*mb && XFRAG_XDP_PACKET_HEADROOM + hr + mtu + 14 + 8 > fs) {
 		/* A full-MTU frame needs several chunks: receive chains. */
 		pr_info("%s: MTU %u does not fit a %u-byte chunk with headroom %u: binding with XDP_USE_SG (multi-buffer)",
-			ifname, mtu, fs, hr);
+			q->ifname, mtu, fs, hr);
 		*mb = true;
 	}
 	return 0;
@@ -152,32 +128,110 @@ static int check_geometry(struct xfrag_rxq *q, const char *ifname,
 
 static int check_ring(const char *what, uint32_t v)
 {
-	if (!pow2(v) || v > (1u << 20)) {
+	if (!is_pow2(v) || v > (1u << 20)) {
 		pr_err("%s ring size %u: must be a power of two up to 1M", what, v);
 		return -EINVAL;
 	}
 	return 0;
 }
 
+/* Where the socket goes, and which program's counters the stats read. */
+static int resolve_target(struct xfrag_rxq *q, struct xfrag_xdp *xdp,
+			  const struct xfrag_rxq_opts *opts,
+			  struct xfrag_dev_info *di)
+{
+	const char *name = OPTS_GET(opts, ifname, NULL);
+	int ifindex = OPTS_GET(opts, ifindex, 0);
+	int map_fd = OPTS_GET(opts, xsks_map_fd, 0);
+	struct xfrag_umem *u = q->umem;
+	int err;
+
+	if (xdp) {
+		if (map_fd) {
+			pr_err("xfrag_rxq__create: xsks_map_fd is for a program of your own; with an xfrag XDP program its XSKMAP is used");
+			return -EINVAL;
+		}
+		if (name || ifindex) {
+			struct xfrag_dev_info want;
+
+			err = u->ops->dev_info(u->ops_ctx, name, ifindex, &want);
+			if (err || want.ifindex != xfrag_xdp__ifindex(xdp)) {
+				pr_err("xfrag_rxq__create: the XDP program is attached to interface %d, not to %s",
+				       xfrag_xdp__ifindex(xdp), name ? name : "the one the options name");
+				return -EINVAL;
+			}
+		}
+		ifindex = xfrag_xdp__ifindex(xdp);
+		name = NULL;
+		map_fd = xfrag_xdp__xsks_map_fd(xdp);
+	} else if (!name && !ifindex) {
+		pr_err("xfrag_rxq__create: no XDP program and no interface (set ifname or ifindex)");
+		return -EINVAL;
+	}
+	err = u->ops->dev_info(u->ops_ctx, name, ifindex, di);
+	if (err) {
+		if (name)
+			pr_err("interface '%s' not found", name);
+		else
+			pr_err("interface %d not found (has it gone?)", ifindex);
+		return -ENODEV;
+	}
+	q->ifindex = di->ifindex;
+	memcpy(q->ifname, di->name, sizeof(q->ifname));
+	q->map_fd = map_fd > 0 ? map_fd : -1;
+	return 0;
+}
+
+static int set_busy_poll(struct xfrag_rxq *q, const struct xfrag_rxq_opts *opts)
+{
+	int v = 1, us = (int)OPTS_GET(opts, busy_poll_us, 0);
+	int budget = (int)(OPTS_GET(opts, busy_poll_budget, 0) ?: 64);
+	int err;
+
+	if (!us)
+		return 0;
+	if ((err = xfrag_sock_setopt(&q->s, SOL_SOCKET, SO_PREFER_BUSY_POLL, &v, sizeof(v))) ||
+	    (err = xfrag_sock_setopt(&q->s, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us))) ||
+	    (err = xfrag_sock_setopt(&q->s, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget)))) {
+		pr_err("queue %u: enabling busy polling failed: %s", q->queue_id, strerror(-err));
+		return err;
+	}
+	q->busy_poll = true;
+	return 0;
+}
+
+static int make_caches(struct xfrag_rxq *q)
+{
+	XFRAG_OPTS(xfrag_cache_opts, co, .id = (uint16_t)q->queue_id,
+		   .no_page_cross = !q->page_cross_ok);
+
+	q->cache = xfrag_cache__create(q->umem, &co);
+	if (!q->cache)
+		return -errno;
+	if (q->copybreak || q->mb) {
+		co.no_page_cross = 0; /* copies are never DMA targets */
+		q->small = xfrag_cache__create(q->umem, &co);
+		if (!q->small)
+			return -errno;
+	}
+	return 0;
+}
+
+static void close_and_give_back(struct xfrag_rxq *q);
+
 struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
 				    struct xfrag_xdp *xdp,
 				    const struct xfrag_rxq_opts *opts)
 {
-	struct xfrag_xsk_params p = { 0 };
-	char ifname[IF_NAMESIZE];
+	struct xfrag_sock_params p = { 0 };
+	struct xfrag_dev_info di;
 	struct xfrag_rxq *q;
-	uint32_t mtu = 0, nchunks;
-	int err, nq;
+	uint32_t nchunks;
+	int err;
 
-	if (!umem || !xdp || (opts && !OPTS_VALID(opts, xfrag_rxq_opts))) {
-		pr_err("xfrag_rxq__create: %s", !umem ? "no UMEM" : !xdp ? "no XDP program" : "bad options");
+	if (!umem || (opts && !OPTS_VALID(opts, xfrag_rxq_opts))) {
+		pr_err("xfrag_rxq__create: %s", !umem ? "no UMEM" : "bad options");
 		errno = EINVAL;
-		return NULL;
-	}
-	p.ifindex = xfrag_xdp__ifindex(xdp);
-	if (!if_indextoname((unsigned int)p.ifindex, ifname)) {
-		pr_err("interface %d has gone", p.ifindex);
-		errno = ENODEV;
 		return NULL;
 	}
 	q = aligned_alloc(XFRAG_CACHELINE,
@@ -187,37 +241,43 @@ struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
 		return NULL;
 	}
 	memset(q, 0, sizeof(*q));
+	q->s.fd = -1;
 	q->umem = umem;
-	q->xdp = xdp;
 	q->area = umem->hot.area;
-	q->fd = -1;
+	q->block_shift = umem->hot.block_shift;
 	q->queue_id = OPTS_GET(opts, queue_id, 0);
 	q->headroom = OPTS_GET(opts, headroom, 0);
 	q->copybreak = OPTS_GET(opts, copybreak, 0);
-	read_sysfs_u32(ifname, "mtu", &mtu);
-	q->frame_size = OPTS_GET(opts, frame_size, 0);
-	if (!q->frame_size)
-		q->frame_size = umem->xsk_umem ? umem->frame_size :
-			xfrag_frame_size_for_mtu(mtu, q->headroom);
-	p.multi_buffer = OPTS_GET(opts, multi_buffer, false);
-	err = check_geometry(q, ifname, &p.multi_buffer, mtu);
+	err = resolve_target(q, xdp, opts, &di);
 	if (err)
 		goto err_free;
-
-	nq = count_rx_queues(ifname);
-	if (nq > 0 && q->queue_id >= (uint32_t)nq) {
-		pr_err("queue %u is out of range: %s has %d rx queue%s (see ethtool -l %s)",
-		       q->queue_id, ifname, nq, nq == 1 ? "" : "s", ifname);
+	q->dma = di.dma;
+	q->frame_size = OPTS_GET(opts, frame_size, 0);
+	if (!q->frame_size) {
+		pthread_mutex_lock(&umem->lock);
+		q->frame_size = umem->nsockets ? umem->frame_size :
+			xfrag_frame_size_for_mtu(di.mtu, q->headroom);
+		pthread_mutex_unlock(&umem->lock);
+	}
+	p.multi_buffer = OPTS_GET(opts, multi_buffer, false);
+	err = check_geometry(q, &p.multi_buffer, di.mtu);
+	if (err)
+		goto err_free;
+	if (di.rx_queues && q->queue_id >= di.rx_queues) {
+		pr_err("queue %u is out of range: %s has %u rx queue%s (see ethtool -l %s)",
+		       q->queue_id, q->ifname, di.rx_queues, di.rx_queues == 1 ? "" : "s",
+		       q->ifname);
 		err = -ERANGE;
 		goto err_free;
 	}
-	if (q->queue_id >= XFRAG_XDP_MAX_QUEUES) {
+	if (xdp && q->queue_id >= XFRAG_XDP_MAX_QUEUES) {
 		pr_err("queue %u is beyond the %d queues the XDP program serves",
 		       q->queue_id, XFRAG_XDP_MAX_QUEUES);
 		err = -ERANGE;
 		goto err_free;
 	}
-
+	p.ifindex = q->ifindex;
+	p.ifname = q->ifname;
 	p.queue_id = q->queue_id;
 	p.frame_size = q->frame_size;
 	p.headroom = q->headroom;
@@ -231,159 +291,221 @@ struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
 	if ((err = check_ring("fill", p.fill_size)) || (err = check_ring("completion", p.comp_size)) ||
 	    (err = check_ring("rx", p.rx_size)) || (p.tx_size && (err = check_ring("tx", p.tx_size))))
 		goto err_free;
-	if (p.bind_mode > XFRAG_BIND_ZEROCOPY) {
-		pr_err("bind mode %u unknown", p.bind_mode);
+	if (p.bind_mode > XFRAG_BIND_ZEROCOPY || OPTS_GET(opts, page_cross, 0) > XFRAG_PAGE_CROSS_FORCE) {
+		pr_err("%s %u unknown", p.bind_mode > XFRAG_BIND_ZEROCOPY ? "bind mode" : "page_cross policy",
+		       p.bind_mode > XFRAG_BIND_ZEROCOPY ? p.bind_mode : OPTS_GET(opts, page_cross, 0));
 		err = -EINVAL;
 		goto err_free;
 	}
-	/*
-	 * Zero-copy drivers reject chunks that span physically non-contiguous
-	 * pages; only explicit hugepages make every block contiguous.
-	 */
-	q->page_cross_ok = umem->backing == XFRAG_BACKING_HUGETLB;
-	q->chunks_per_block = chunks_per_block(umem->block_size, q->frame_size,
-					       q->page_cross_ok);
-	nchunks = q->chunks_per_block * umem->hot.nblocks;
-	if (q->chunks_per_block == 0 || nchunks < p.fill_size + p.rx_size) {
+	/* Worst case first (no chunk crosses a page): refuse before binding. */
+	nchunks = chunks_per_block(umem->block_size, q->frame_size, false) * umem->hot.nblocks;
+	if (nchunks < p.fill_size + p.rx_size &&
+	    chunks_per_block(umem->block_size, q->frame_size, true) * umem->hot.nblocks <
+		    p.fill_size + p.rx_size) {
 		pr_err("UMEM too small for the rings: %llu bytes hold %u chunks of %u bytes, but queue %u's fill (%u) and rx (%u) rings need %u; use a larger UMEM or smaller rings",
-		       (unsigned long long)umem->hot.size, nchunks, q->frame_size,
-		       q->queue_id, p.fill_size, p.rx_size, p.fill_size + p.rx_size);
+		       (unsigned long long)umem->hot.size,
+		       chunks_per_block(umem->block_size, q->frame_size, true) * umem->hot.nblocks,
+		       q->frame_size, q->queue_id, p.fill_size, p.rx_size,
+		       p.fill_size + p.rx_size);
 		err = -EINVAL;
 		goto err_free;
 	}
 	q->fill_size = p.fill_size;
-
-	{
-		XFRAG_OPTS(xfrag_cache_opts, co, .id = (uint16_t)q->queue_id,
-			   .no_page_cross = !q->page_cross_ok);
-		q->cache = xfrag_cache__create(umem, &co);
-		if (!q->cache) {
-			err = -errno;
-			goto err_free;
-		}
-		if (q->copybreak > q->frame_size) {
-			pr_err("copybreak %u exceeds the frame size %u", q->copybreak, q->frame_size);
-			err = -EINVAL;
-			goto err_cache;
-		}
-		if (q->copybreak || q->mb) {
-			co.no_page_cross = 0; /* copies are never DMA targets */
-			q->small = xfrag_cache__create(umem, &co);
-			if (!q->small) {
-				err = -errno;
-				goto err_cache;
-			}
-		}
+	q->held = calloc(umem->hot.nblocks, sizeof(*q->held));
+	if (!q->held) {
+		err = -ENOMEM;
+		goto err_free;
 	}
 
-	err = xfrag_xsk_open(umem, &p, &q->r, &q->xsk);
+	err = xfrag_sock_open(umem, &p, &q->s);
 	if (err)
-		goto err_cache;
-	q->fd = xsk_socket__fd(q->xsk);
-	if (!q->r.fill.ring || !q->r.rx.ring) {
-		/* libxdp reuses an existing (ifindex, queue) context of this
-		 * UMEM and hands us no rings: a tx queue holds this queue. */
-		pr_err("%s queue %u already has a socket on this UMEM (a tx queue?): use another queue or UMEM",
-		       ifname, q->queue_id);
-		err = -EEXIST;
+		goto err_free;
+	/* The mode is known only now: it decides how chunks are carved. */
+	q->page_cross_ok = xfrag_page_cross_ok(umem, q->s.zerocopy, q->dma,
+					       OPTS_GET(opts, page_cross, 0));
+	q->page_mask = q->page_cross_ok ? 0 : ~(uint64_t)4095;
+	q->chunk_limit = umem->hot.size - q->frame_size;
+	q->chunks_per_block = chunks_per_block(umem->block_size, q->frame_size,
+					       q->page_cross_ok);
+	nchunks = q->chunks_per_block * umem->hot.nblocks;
+	if (q->chunks_per_block == 0 || nchunks < p.fill_size + p.rx_size) {
+		pr_err("UMEM too small for the rings: %llu bytes hold %u chunks of %u bytes (no chunk may cross a 4 KiB page in zero-copy mode here), but queue %u's fill (%u) and rx (%u) rings need %u",
+		       (unsigned long long)umem->hot.size, nchunks, q->frame_size,
+		       q->queue_id, p.fill_size, p.rx_size, p.fill_size + p.rx_size);
+		err = -EINVAL;
 		goto err_sock;
 	}
+	err = make_caches(q);
+	if (err)
+		goto err_sock;
 	q->wakeup = !p.no_wakeup;
-
-	if (OPTS_GET(opts, busy_poll_us, 0)) {
-		int v = 1, us = (int)OPTS_GET(opts, busy_poll_us, 0);
-		int budget = (int)(OPTS_GET(opts, busy_poll_budget, 0) ?: 64);
-
-		if (setsockopt(q->fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &v, sizeof(v)) ||
-		    setsockopt(q->fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) ||
-		    setsockopt(q->fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget))) {
-			err = -errno;
-			pr_err("queue %u: enabling busy polling failed: %s", q->queue_id, strerror(errno));
-			goto err_sock;
-		}
-		q->busy_poll = true;
-	}
+	err = set_busy_poll(q, opts);
+	if (err)
+		goto err_sock;
 
 	/* Chunks first, then the socket into the XSKMAP: no frame finds an
 	 * empty fill ring at the start. */
 	xfrag_rxq__refill(q);
-	err = xfrag_xdp__set_xsk(xdp, q->queue_id, q->fd);
-	if (err) {
-		return_ring_chunks(q); /* the posted chunks are ours again */
-		goto err_sock;
+	if (q->map_fd >= 0) {
+		err = umem->ops->map_update(umem->ops_ctx, q->map_fd, q->queue_id, q->s.fd);
+		if (err) {
+			pr_err("cannot put the socket of queue %u in the XSKMAP: %s",
+			       q->queue_id, strerror(-err));
+			goto err_sock;
+		}
 	}
-	pr_info("%s queue %u: frame %u, headroom %u, %u chunks/block, %s, %s",
-		ifname, q->queue_id, q->frame_size, q->headroom,
+	if (xdp)
+		xfrag_xdp_get(xdp);
+	q->xdp = xdp;
+	xfrag_umem_get(umem);
+	pr_info("%s queue %u: frame %u, headroom %u, %u chunks/block, %s, %s%s",
+		q->ifname, q->queue_id, q->frame_size, q->headroom,
 		q->chunks_per_block, q->page_cross_ok ? "chunks may cross pages" : "no chunk crosses a 4 KiB page",
-		q->r.zerocopy ? "zero-copy" : "copy mode");
+		q->s.zerocopy ? "zero-copy" : "copy mode",
+		xdp ? "" : q->map_fd >= 0 ? ", caller's XSKMAP" : ", no XSKMAP (caller inserts the socket)");
 	return q;
 
 err_sock:
-	xfrag_xsk_close(umem, q->xsk);
-err_cache:
+	/* Copy or zero-copy: nothing was redirected to the socket yet, but a
+	 * zero-copy driver may already have taken fill entries. */
+	close_and_give_back(q);
 	xfrag_cache__destroy(q->small);
 	xfrag_cache__destroy(q->cache);
 err_free:
+	free(q->held);
 	free(q);
 	errno = -err;
 	return NULL;
 }
 
 /*
- * Give back the references of every chunk the socket still holds: frames
- * waiting in the RX ring and chunks posted to the fill ring but not taken.
- * Called once the XSKMAP slot is cleared and in-flight polls are over.
+ * Close the socket and give its chunks back. Frames still on the RX ring
+ * and every other chunk of the ledger go back once the kernel cannot write
+ * them: in copy mode as soon as the socket is released (close() plus the
+ * unmap of its rings: the kernel unbinds it and waits out the receive path
+ * with synchronize_net), in zero-copy mode only after the kernel has torn
+ * the queue's pool down, which the quarantine waits for.
  */
-static void return_ring_chunks(struct xfrag_rxq *q)
+static void close_and_give_back(struct xfrag_rxq *q)
 {
-	uint32_t idx, n, cons, prod;
-	uint64_t addrs[256];
+	uint64_t chunks = 0, fill_left = 0, rx_left = 0;
+	uint32_t b, *held = q->held;
 
-	while ((n = xsk_ring_cons__peek(&q->r.rx, 256, &idx))) {
-		for (uint32_t i = 0; i < n; i++)
-			addrs[i] = xsk_umem__extract_addr(
-				xsk_ring_cons__rx_desc(&q->r.rx, idx + i)->addr);
-		xsk_ring_cons__release(&q->r.rx, n);
-		xfrag_umem__release_bulk(q->umem, addrs, n);
+	/* For the record only: the kernel may still move them until close. */
+	if (q->s.rx.ring)
+		rx_left = __atomic_load_n(q->s.rx.producer, __ATOMIC_ACQUIRE) - *q->s.rx.consumer;
+	if (q->s.fill.ring)
+		fill_left = *q->s.fill.producer -
+			    __atomic_load_n(q->s.fill.consumer, __ATOMIC_ACQUIRE);
+	xfrag_sock_close(&q->s);
+	for (b = 0; b < q->umem->hot.nblocks; b++)
+		chunks += held[b];
+	if (!chunks)
+		return;
+	if (!q->s.zerocopy) {
+		xfrag_return_held(q->umem, held);
+		memset(held, 0, q->umem->hot.nblocks * sizeof(*held));
+		/* Chunks the kernel took from the fill ring and never delivered
+		 * (multi-buffer frames it dropped half-way) are in neither. */
+		pr_debug("%s queue %u: %llu chunks back from the kernel (%llu on the fill ring, %llu on the RX ring, about %lld kept by the kernel)",
+			 q->ifname, q->queue_id, (unsigned long long)chunks,
+			 (unsigned long long)fill_left, (unsigned long long)rx_left,
+			 (long long)(chunks - fill_left - rx_left));
+		return;
 	}
-	/* Fill entries between the kernel's consumer and our producer. */
-	cons = __atomic_load_n(q->r.fill.consumer, __ATOMIC_ACQUIRE);
-	prod = *q->r.fill.producer;
-	for (; cons != prod; cons++)
-		xfrag_umem__release(q->umem, *xsk_ring_prod__fill_addr(&q->r.fill, cons));
-}
-
-/*
- * In copy mode the kernel takes a fill entry only for a frame redirected
- * to this socket. Once the XSKMAP slot is cleared, a NAPI poll that had
- * already redirected may still be copying: wait it out (an RCU grace
- * period is far shorter) before handing the chunks back.
- */
-static void unhook(struct xfrag_rxq *q)
-{
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
-
-	xfrag_xdp__clear_xsk(q->xdp, q->queue_id);
-	nanosleep(&ts, NULL);
-	return_ring_chunks(q);
+	xfrag_quarantine_add(q->umem, q->ifindex, q->queue_id, held, chunks);
+	q->held = NULL;
+	if (xfrag_quarantine_poll(q->umem, TEARDOWN_WAIT_MS))
+		pr_info("%s queue %u: the kernel has not released the queue yet; its chunks stay in quarantine (xfrag_umem__reclaim)",
+			q->ifname, q->queue_id);
 }
 
 void xfrag_rxq__destroy(struct xfrag_rxq *q)
 {
+	struct xfrag_umem *u;
+
 	if (!q)
 		return;
-	unhook(q);
-	xfrag_xsk_close(q->umem, q->xsk);
+	u = q->umem;
+	/* No new redirects: frames then go to the stack (redirect_failed). */
+	if (q->map_fd >= 0)
+		u->ops->map_delete(u->ops_ctx, q->map_fd, q->queue_id);
+	close_and_give_back(q);
 	xfrag_cache__destroy(q->small);
 	xfrag_cache__destroy(q->cache);
+	if (q->xdp)
+		xfrag_xdp_put(q->xdp);
+	free(q->held);
 	free(q);
+	xfrag_umem_put(u);
+}
+
+/*
+ * Count @n carved chunks into the ledger and check them as the kernel will
+ * (xp_check_unaligned: inside the UMEM, and across a 4 KiB page only where
+ * the DMA mapping allows). Returns how many are bad: never, unless the
+ * carving rules are broken; the kernel would drop those silently.
+ */
+static uint32_t post_chunks(struct xfrag_rxq *q, const uint64_t *a, uint32_t n)
+{
+	const uint32_t shift = q->block_shift, fs1 = q->frame_size - 1;
+	const uint64_t lim = q->chunk_limit, pm = q->page_mask;
+	uint64_t blk = a[0] >> shift, bad = 0;
+	uint32_t i, start = 0;
+
+	for (i = 0; i < n; i++) {
+		uint64_t x = a[i];
+
+		bad |= (x > lim) | ((x ^ (x + fs1)) & pm);
+		if (xfrag_unlikely((x >> shift) != blk)) {
+			q->held[blk] += i - start;
+			start = i;
+			blk = x >> shift;
+		}
+	}
+	q->held[blk] += n - start;
+	if (xfrag_likely(!bad))
+		return 0;
+	for (i = 0, bad = 0; i < n; i++)
+		bad += (a[i] > lim) || ((a[i] ^ (a[i] + fs1)) & pm);
+	return (uint32_t)bad;
+}
+
+/* Never expected: drop the bad entries of a reserved span, keep the rest. */
+static __attribute__((noinline)) uint32_t
+purge_invalid(struct xfrag_rxq *q, uint32_t idx, uint32_t n)
+{
+	struct xsk_ring_prod *fill = &q->s.fill;
+	const uint64_t lim = q->chunk_limit, pm = q->page_mask;
+	const uint32_t fs1 = q->frame_size - 1;
+	uint32_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		uint64_t a = *xsk_ring_prod__fill_addr(fill, idx + i);
+
+		if (a > lim || ((a ^ (a + fs1)) & pm)) {
+			pr_err("queue %u: carved chunk 0x%llx (%u bytes) would be an invalid fill entry; not posted",
+			       q->queue_id, (unsigned long long)a, q->frame_size);
+			if ((a >> q->block_shift) < q->umem->hot.nblocks)
+				q->held[a >> q->block_shift]--;
+			xfrag_umem__release(q->umem, a);
+			continue;
+		}
+		*xsk_ring_prod__fill_addr(fill, idx + k++) = a;
+	}
+	STAT_ADD(q->fill_invalid, n - k);
+	return k;
 }
 
 int xfrag_rxq__refill(struct xfrag_rxq *q)
 {
-	struct xsk_ring_prod *fill = &q->r.fill;
-	uint32_t nfree = xsk_prod_nb_free(fill, q->fill_size), idx, done = 0;
+	struct xsk_ring_prod *fill;
+	uint32_t nfree, idx, done = 0, bad = 0;
 
+	if (xfrag_unlikely(!q))
+		return -EINVAL;
+	fill = &q->s.fill;
+	nfree = xsk_prod_nb_free(fill, q->fill_size);
 	/* Small rings refill at half, not at a fixed 32 they never reach. */
 	if (nfree < REFILL_MIN && nfree < q->fill_size / 2)
 		return 0;
@@ -398,18 +520,21 @@ int xfrag_rxq__refill(struct xfrag_rxq *q)
 	while (done < nfree) {
 		uint32_t pos = (idx + done) & fill->mask;
 		uint32_t span = fill->size - pos;
+		uint64_t *slot = (uint64_t *)fill->ring + pos;
 		int got;
 
 		if (span > nfree - done)
 			span = nfree - done;
-		got = xfrag_cache__alloc_burst(q->cache, q->frame_size,
-					       (uint64_t *)fill->ring + pos, span);
+		got = xfrag_cache__alloc_burst(q->cache, q->frame_size, slot, span);
 		if (got <= 0)
 			break;
+		bad += post_chunks(q, slot, (uint32_t)got);
 		done += (uint32_t)got;
 		if ((uint32_t)got < span)
 			break;
 	}
+	if (xfrag_unlikely(bad))
+		done = purge_invalid(q, idx, done);
 	if (done < nfree) {
 		/* Pool ran dry: un-reserve what we could not carve. */
 		fill->cached_prod -= nfree - done;
@@ -419,6 +544,32 @@ int xfrag_rxq__refill(struct xfrag_rxq *q)
 		xsk_ring_prod__submit(fill, done);
 	STAT_ADD(q->fill_posted, done);
 	return (int)done;
+}
+
+/* One chunk back from the kernel, outside the batched fast path. */
+static inline void ledger_take_one(struct xfrag_rxq *q, uint64_t addr)
+{
+	q->held[(addr & XFRAG_ADDR_MASK) >> q->block_shift]--;
+	STAT_ADD(q->returned, 1);
+}
+
+/* A batch of single-buffer views: one ledger update per block run. */
+static inline void ledger_take(struct xfrag_rxq *q, const struct xfrag_pkt *pk,
+			       uint32_t n)
+{
+	const uint32_t shift = q->block_shift;
+	uint64_t blk = pk[0].addr >> shift;
+	uint32_t i, start = 0;
+
+	for (i = 1; i < n; i++) {
+		if (xfrag_unlikely((pk[i].addr >> shift) != blk)) {
+			q->held[blk] -= i - start;
+			start = i;
+			blk = pk[i].addr >> shift;
+		}
+	}
+	q->held[blk] -= n - start;
+	STAT_ADD(q->returned, n);
 }
 
 /* Copybreak: move small frames into compact frags, free their chunks. */
@@ -446,8 +597,10 @@ static void copy_small(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 		STAT_ADD(q->copies, 1);
 		STAT_ADD(q->copy_bytes, pk->len);
 	}
+	/* Through the carving cache: the chunks' block is most likely the one
+	 * it carves now, and they go back to its bias without an atomic. */
 	if (nc)
-		xfrag_umem__release_bulk(q->umem, chunks, nc);
+		xfrag_cache__release_bulk(q->cache, chunks, nc);
 }
 
 static void fill_pkt(struct xfrag_rxq *q, struct xfrag_pkt *pk,
@@ -468,6 +621,19 @@ static void fill_pkt(struct xfrag_rxq *q, struct xfrag_pkt *pk,
 	pk->flags = 0;
 }
 
+/* Descriptors [i, i + n) of a frame that will not be delivered. */
+static void drop_descs(struct xfrag_rxq *q, uint32_t idx, uint32_t n)
+{
+	uint32_t k;
+
+	for (k = 0; k < n; k++) {
+		uint64_t a = xsk_umem__extract_addr(xsk_ring_cons__rx_desc(&q->s.rx, idx + k)->addr);
+
+		ledger_take_one(q, a);
+		xfrag_umem__release(q->umem, a);
+	}
+}
+
 /*
  * Descriptors [i, j] form one frame (all but the last carry XDP_PKT_CONTD).
  * Record the segments in a chain frag so that any thread can release the
@@ -476,7 +642,7 @@ static void fill_pkt(struct xfrag_rxq *q, struct xfrag_pkt *pk,
 static bool make_chain(struct xfrag_rxq *q, struct xfrag_pkt *pk,
 		       uint32_t idx, uint32_t nseg)
 {
-	struct xsk_ring_cons *rx = &q->r.rx;
+	struct xsk_ring_cons *rx = &q->s.rx;
 	struct xfrag_chain *c;
 	uint64_t a;
 	uint32_t k;
@@ -485,8 +651,7 @@ static bool make_chain(struct xfrag_rxq *q, struct xfrag_pkt *pk,
 	    xfrag_cache__alloc(q->small, (uint32_t)(sizeof(*c) + nseg * sizeof(c->seg[0])),
 			       8, &a)) {
 		/* Counted, and not a chunk leaks. */
-		for (k = 0; k < nseg; k++)
-			xfrag_umem__release(q->umem, xsk_ring_cons__rx_desc(rx, idx + k)->addr);
+		drop_descs(q, idx, nseg);
 		STAT_ADD(q->chain_drops, 1);
 		return false;
 	}
@@ -500,6 +665,7 @@ static bool make_chain(struct xfrag_rxq *q, struct xfrag_pkt *pk,
 		c->seg[k].len = d->len;
 		c->seg[k].pad = 0;
 		c->len += d->len;
+		ledger_take_one(q, d->addr);
 	}
 	fill_pkt(q, pk, xsk_ring_cons__rx_desc(rx, idx));
 	pk->len = c->len;
@@ -509,16 +675,74 @@ static bool make_chain(struct xfrag_rxq *q, struct xfrag_pkt *pk,
 	return true;
 }
 
+/*
+ * Multi-buffer receive. The kernel publishes a frame's descriptors
+ * together, so a frame whose end is missing from the peeked window is
+ * longer than the window: with more than XFRAG_CHAIN_MAX_SEGS segments it
+ * can never be delivered, and it is dropped (counted in chain_drops) over
+ * as many calls as it takes, instead of wedging the ring.
+ */
+static uint32_t recv_chains(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
+			    unsigned int max, uint32_t idx, uint32_t n,
+			    uint64_t *bytes)
+{
+	struct xsk_ring_cons *rx = &q->s.rx;
+	uint32_t i = 0, np = 0, done = 0;
+
+	if (q->dropping) {
+		while (i < n) {
+			bool last = !(xsk_ring_cons__rx_desc(rx, idx + i)->options & XDP_PKT_CONTD);
+
+			drop_descs(q, idx + i, 1);
+			i++;
+			if (last) {
+				q->dropping = false;
+				STAT_ADD(q->chain_drops, 1);
+				break;
+			}
+		}
+		done = i;
+	}
+	while (i < n && np < max) {
+		uint32_t j = i;
+
+		while (j < n && (xsk_ring_cons__rx_desc(rx, idx + j)->options & XDP_PKT_CONTD))
+			j++;
+		if (j == n) {
+			if (j - i <= XFRAG_CHAIN_MAX_SEGS)
+				break; /* the next call peeks it whole */
+			drop_descs(q, idx + i, j - i);
+			q->dropping = true;
+			done = j;
+			break;
+		}
+		done = j + 1;
+		if (j == i) {
+			fill_pkt(q, &pkts[np], xsk_ring_cons__rx_desc(rx, idx + i));
+			ledger_take_one(q, pkts[np].addr);
+		} else if (!make_chain(q, &pkts[np], idx + i, j - i + 1)) {
+			i = done;
+			continue;
+		}
+		*bytes += pkts[np++].len;
+		i = done;
+	}
+	if (done < n)
+		xsk_ring_cons__cancel(rx, n - done);
+	xsk_ring_cons__release(rx, done);
+	return np;
+}
+
 int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 		    unsigned int max)
 {
 	struct xsk_ring_cons *rx;
-	uint32_t idx, n, i, np = 0, done;
+	uint32_t idx, n, i, np;
 	uint64_t bytes = 0;
 
 	if (xfrag_unlikely(!q || (!pkts && max)))
 		return -EINVAL;
-	rx = &q->r.rx;
+	rx = &q->s.rx;
 	xfrag_rxq__refill(q);
 	if (max > COPY_BATCH && q->copybreak)
 		max = COPY_BATCH;
@@ -526,8 +750,8 @@ int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 	n = xsk_ring_cons__peek(rx, q->mb ? max + XFRAG_CHAIN_MAX_SEGS : max, &idx);
 	if (!n) {
 		/* A syscall only when the kernel asks (or to busy-poll). */
-		if (q->busy_poll || (q->wakeup && xsk_ring_prod__needs_wakeup(&q->r.fill))) {
-			recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+		if (q->busy_poll || (q->wakeup && xsk_ring_prod__needs_wakeup(&q->s.fill))) {
+			xfrag_sock_kick(&q->s, false);
 			STAT_ADD(q->wakeups, 1);
 		}
 		return 0;
@@ -537,26 +761,12 @@ int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 			fill_pkt(q, &pkts[i], xsk_ring_cons__rx_desc(rx, idx + i));
 			bytes += pkts[i].len;
 		}
-		np = done = n;
+		xsk_ring_cons__release(rx, n);
+		ledger_take(q, pkts, n);
+		np = n;
 	} else {
-		for (i = 0, done = 0; i < n && np < max; i = done) {
-			uint32_t j = i;
-
-			while (j < n && (xsk_ring_cons__rx_desc(rx, idx + j)->options & XDP_PKT_CONTD))
-				j++;
-			if (j == n)
-				break; /* the rest of this frame is not peeked yet */
-			done = j + 1;
-			if (j == i)
-				fill_pkt(q, &pkts[np], xsk_ring_cons__rx_desc(rx, idx + i));
-			else if (!make_chain(q, &pkts[np], idx + i, j - i + 1))
-				continue;
-			bytes += pkts[np++].len;
-		}
-		if (done < n)
-			xsk_ring_cons__cancel(rx, n - done);
+		np = recv_chains(q, pkts, max, idx, n, &bytes);
 	}
-	xsk_ring_cons__release(rx, done);
 	STAT_ADD(q->rx_packets, np);
 	STAT_ADD(q->rx_bytes, bytes);
 	if (q->copybreak && np)
@@ -600,68 +810,67 @@ static void release_pkts(struct xfrag_umem *umem, struct xfrag_cache *c,
 void xfrag_pkt__release_bulk(struct xfrag_umem *umem,
 			     const struct xfrag_pkt *pkts, unsigned int n)
 {
+	if (!umem || !pkts)
+		return;
 	release_pkts(umem, NULL, pkts, n);
 }
 
 void xfrag_rxq__release(struct xfrag_rxq *q, const struct xfrag_pkt *pkts,
 			unsigned int n)
 {
+	if (!q || !pkts)
+		return;
 	release_pkts(q->umem, q->cache, pkts, n);
 }
 
 int xfrag_rxq__fd(const struct xfrag_rxq *q)
 {
-	return q ? q->fd : -EINVAL;
+	return q ? q->s.fd : -EINVAL;
 }
 
 int xfrag_rxq__check(struct xfrag_rxq *q)
 {
-	char name[IF_NAMESIZE];
-	struct ifreq ifr = { 0 };
-	socklen_t len = sizeof(int);
-	int err = 0, ret = 0, s;
+	struct xfrag_dev_info di;
+	int err = 0, ret = 0;
 
 	if (!q)
 		return -EINVAL;
-	if (getsockopt(q->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
+	if (!xfrag_sock_getopt(&q->s, SOL_SOCKET, SO_ERROR, &err, sizeof(err)) && err)
 		ret = -err; /* e.g. ENETDOWN when the device was unregistered */
-	if (!if_indextoname((unsigned int)xfrag_xdp__ifindex(q->xdp), name))
+	if (q->umem->ops->dev_info(q->umem->ops_ctx, NULL, q->ifindex, &di))
 		return -ENODEV;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	/* AF_XDP sockets do not answer SIOCGIFFLAGS; a datagram socket does. */
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s >= 0) {
-		if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP))
-			ret = -ENETDOWN;
-		close(s);
-	}
+	if (!di.up)
+		ret = -ENETDOWN;
 	return ret;
 }
 
 struct xfrag_umem *xfrag_rxq__umem(const struct xfrag_rxq *q)
 {
-	return q->umem;
+	return q ? q->umem : NULL;
 }
 
 int xfrag_rxq__stats(struct xfrag_rxq *q, struct xfrag_rxq_stats *out)
 {
 	struct xfrag_rxq_stats s = { .sz = sizeof(s) };
 	struct xdp_statistics xs = { 0 };
-	socklen_t len = sizeof(xs);
-	XFRAG_OPTS(xfrag_xdp_counters, c);
 	size_t usz;
 
 	if (!q || !out || out->sz < sizeof(size_t))
 		return -EINVAL;
-	if (!xfrag_xdp__counters(q->xdp, q->queue_id, &c)) {
-		s.xdp_seen = c.seen;
-		s.xdp_redirected = c.redirected;
-		s.xdp_passed = c.passed;
-		s.xdp_dropped = c.dropped;
-		s.xdp_redirect_failed = c.redirect_failed;
-		s.xdp_malformed = c.malformed;
+	if (q->xdp) {
+		XFRAG_OPTS(xfrag_xdp_counters, c);
+
+		if (!xfrag_xdp__counters(q->xdp, q->queue_id, &c)) {
+			s.xdp_seen = c.seen;
+			s.xdp_redirected = c.redirected;
+			s.xdp_passed = c.passed;
+			s.xdp_dropped = c.dropped;
+			s.xdp_redirect_failed = c.redirect_failed;
+			s.xdp_malformed = c.malformed;
+		}
+		s.has_xdp = 1;
 	}
-	if (!getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &xs, &len)) {
+	if (!xfrag_sock_getopt(&q->s, SOL_XDP, XDP_STATISTICS, &xs, sizeof(xs))) {
 		s.rx_dropped = xs.rx_dropped;
 		s.rx_invalid_descs = xs.rx_invalid_descs;
 		s.tx_invalid_descs = xs.tx_invalid_descs;
@@ -677,16 +886,20 @@ int xfrag_rxq__stats(struct xfrag_rxq *q, struct xfrag_rxq_stats *out)
 	s.copy_bytes = STAT_GET(q->copy_bytes);
 	s.chains = STAT_GET(q->chains);
 	s.chain_drops = STAT_GET(q->chain_drops);
+	s.fill_invalid = STAT_GET(q->fill_invalid);
+	/* Posted minus returned, each read once: a moment apart at most. */
+	s.kernel_chunks = s.fill_posted - STAT_GET(q->returned);
 	s.multi_buffer = q->mb;
 	s.fill_capacity = q->fill_size;
 	/* The ring's shared words, not the owner's cached view. */
-	s.fill_level = __atomic_load_n(q->r.fill.producer, __ATOMIC_ACQUIRE) -
-		       __atomic_load_n(q->r.fill.consumer, __ATOMIC_ACQUIRE);
+	s.fill_level = __atomic_load_n(q->s.fill.producer, __ATOMIC_ACQUIRE) -
+		       __atomic_load_n(q->s.fill.consumer, __ATOMIC_ACQUIRE);
 	s.frame_size = q->frame_size;
 	s.headroom = q->headroom;
 	s.chunks_per_block = q->chunks_per_block;
-	s.zerocopy = q->r.zerocopy;
+	s.zerocopy = q->s.zerocopy;
 	s.page_cross_ok = q->page_cross_ok;
+	s.dma = q->dma;
 	/* Copy only what the caller's struct has room for. */
 	usz = out->sz < sizeof(s) ? out->sz : sizeof(s);
 	memcpy((char *)out + sizeof(size_t), (char *)&s + sizeof(size_t),

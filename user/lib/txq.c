@@ -27,23 +27,22 @@
 
 struct xfrag_txq {
 	/* hot: send and complete */
-	struct xfrag_xsk_rings r;
+	struct xfrag_sock s; /* rings first */
 	struct xfrag_cache *cache;
 	struct xfrag_umem *umem;
 	uint64_t *inflight; /* FIFO of addresses on the ring or in flight */
 	uint32_t inflight_mask;
 	uint32_t head, tail; /* FIFO indices, free running */
 	uint32_t frame_size;
-	int fd;
 	bool wakeup;
 	/* statistics, owner-written */
 	uint64_t sent, sent_bytes, completed, kicks, eagain, ebusy, errors;
 	uint64_t alloc_fail, comp_unknown;
 	int last_error;
 	/* cold */
-	struct xsk_socket *xsk;
 	uint32_t queue_id;
 	int ifindex;
+	char ifname[IF_NAMESIZE];
 	uint64_t batch[COMP_BATCH];
 };
 
@@ -56,29 +55,15 @@ static int check_ring(const char *what, uint32_t v)
 	return 0;
 }
 
-static int count_tx_queues(const char *ifname)
-{
-	char path[128];
-	int n;
-
-	for (n = 0; n < 4096; n++) {
-		snprintf(path, sizeof(path), "/sys/class/net/%s/queues/tx-%d",
-			 ifname, n);
-		if (access(path, F_OK))
-			break;
-	}
-	return n; /* 0: sysfs unavailable, do not judge */
-}
-
 struct xfrag_txq *xfrag_txq__create(struct xfrag_umem *umem,
 				    const struct xfrag_txq_opts *opts)
 {
-	struct xfrag_xsk_params p = { 0 };
-	char ifname[IF_NAMESIZE];
+	struct xfrag_sock_params p = { 0 };
+	struct xfrag_dev_info di;
 	const char *name;
 	struct xfrag_txq *q;
 	uint32_t fifo;
-	int err, nq;
+	int err;
 
 	if (!umem || !opts || !OPTS_VALID(opts, xfrag_txq_opts)) {
 		pr_err("xfrag_txq__create: %s", !umem ? "no UMEM" : "bad options");
@@ -86,8 +71,8 @@ struct xfrag_txq *xfrag_txq__create(struct xfrag_umem *umem,
 		return NULL;
 	}
 	name = OPTS_GET(opts, ifname, NULL);
-	p.ifindex = name ? (int)if_nametoindex(name) : OPTS_GET(opts, ifindex, 0);
-	if (p.ifindex <= 0 || !if_indextoname((unsigned int)p.ifindex, ifname)) {
+	err = umem->ops->dev_info(umem->ops_ctx, name, OPTS_GET(opts, ifindex, 0), &di);
+	if (err) {
 		if (name)
 			pr_err("interface '%s' not found", name);
 		else
@@ -95,15 +80,19 @@ struct xfrag_txq *xfrag_txq__create(struct xfrag_umem *umem,
 		errno = ENODEV;
 		return NULL;
 	}
+	p.ifindex = di.ifindex;
 	p.queue_id = OPTS_GET(opts, queue_id, 0);
 	p.tx_size = OPTS_GET(opts, tx_size, 0) ?: 2048;
 	p.comp_size = OPTS_GET(opts, comp_size, 0) ?: 2048;
-	p.fill_size = 2048; /* exists, never posted to */
+	p.fill_size = 2048; /* the kernel wants one; never posted to */
 	p.rx_size = 0;
 	p.headroom = OPTS_GET(opts, headroom, 0);
 	p.frame_size = OPTS_GET(opts, frame_size, 0);
-	if (!p.frame_size)
-		p.frame_size = umem->xsk_umem ? umem->frame_size : 4096;
+	if (!p.frame_size) {
+		pthread_mutex_lock(&umem->lock);
+		p.frame_size = umem->nsockets ? umem->frame_size : 4096;
+		pthread_mutex_unlock(&umem->lock);
+	}
 	p.bind_mode = OPTS_GET(opts, bind_mode, XFRAG_BIND_AUTO);
 	p.no_wakeup = OPTS_GET(opts, no_wakeup, false);
 	if ((err = check_ring("tx", p.tx_size)) ||
@@ -126,10 +115,10 @@ struct xfrag_txq *xfrag_txq__create(struct xfrag_umem *umem,
 		err = -EINVAL;
 		goto err_out;
 	}
-	nq = count_tx_queues(ifname);
-	if (nq > 0 && p.queue_id >= (uint32_t)nq) {
-		pr_err("queue %u is out of range: %s has %d tx queue%s (see ethtool -l %s)",
-		       p.queue_id, ifname, nq, nq == 1 ? "" : "s", ifname);
+	if (di.tx_queues && p.queue_id >= di.tx_queues) {
+		pr_err("queue %u is out of range: %s has %u tx queue%s (see ethtool -l %s)",
+		       p.queue_id, di.name, di.tx_queues, di.tx_queues == 1 ? "" : "s",
+		       di.name);
 		err = -ERANGE;
 		goto err_out;
 	}
@@ -141,9 +130,11 @@ struct xfrag_txq *xfrag_txq__create(struct xfrag_umem *umem,
 		goto err_out;
 	}
 	memset(q, 0, sizeof(*q));
+	q->s.fd = -1;
 	q->umem = umem;
-	q->fd = -1;
 	q->ifindex = p.ifindex;
+	memcpy(q->ifname, di.name, sizeof(q->ifname));
+	p.ifname = q->ifname;
 	q->queue_id = p.queue_id;
 	q->frame_size = p.frame_size;
 	q->wakeup = !p.no_wakeup;
@@ -157,41 +148,32 @@ struct xfrag_txq *xfrag_txq__create(struct xfrag_umem *umem,
 	}
 	q->inflight_mask = fifo - 1;
 
-	err = xfrag_xsk_open(umem, &p, &q->r, &q->xsk);
+	err = xfrag_sock_open(umem, &p, &q->s);
 	if (err)
 		goto err_free;
-	if (!q->r.comp.ring || !q->r.tx.ring) {
-		/*
-		 * libxdp reuses the rings of a socket already bound to this
-		 * (interface, queue) on the same UMEM and leaves ours unset.
-		 */
-		pr_err("%s queue %u: a socket of this UMEM already uses the queue; a tx queue needs its own",
-		       ifname, p.queue_id);
-		err = -EEXIST;
-		goto err_sock;
-	}
-	q->fd = xsk_socket__fd(q->xsk);
 	{
 		/*
-		 * Zero-copy drivers reject frames spanning physically
-		 * non-contiguous pages; only hugetlb blocks are contiguous.
+		 * The kernel validates TX descriptors as it does fill entries:
+		 * in zero-copy mode a frame may cross a 4 KiB page only where
+		 * the DMA mapping is contiguous.
 		 */
 		XFRAG_OPTS(xfrag_cache_opts, co, .id = (uint16_t)(0x8000 | p.queue_id),
-			   .no_page_cross = q->r.zerocopy &&
-					    umem->backing != XFRAG_BACKING_HUGETLB);
+			   .no_page_cross = !xfrag_page_cross_ok(umem, q->s.zerocopy, di.dma,
+								 XFRAG_PAGE_CROSS_AUTO));
 		q->cache = xfrag_cache__create(umem, &co);
 		if (!q->cache) {
 			err = -errno;
 			goto err_sock;
 		}
 	}
+	xfrag_umem_get(umem);
 	pr_info("%s queue %u: tx ring %u, completion ring %u, frames up to %u bytes, %s",
-		ifname, p.queue_id, p.tx_size, p.comp_size, p.frame_size,
-		q->r.zerocopy ? "zero-copy" : "copy mode");
+		q->ifname, p.queue_id, p.tx_size, p.comp_size, p.frame_size,
+		q->s.zerocopy ? "zero-copy" : "copy mode");
 	return q;
 
 err_sock:
-	xfrag_xsk_close(umem, q->xsk);
+	xfrag_sock_close(&q->s);
 err_free:
 	free(q->inflight);
 	free(q);
@@ -204,6 +186,8 @@ int xfrag_txq__alloc(struct xfrag_txq *q, uint32_t len, uint64_t *addr)
 {
 	int err;
 
+	if (xfrag_unlikely(!q || !addr))
+		return -EINVAL;
 	if (xfrag_unlikely(len - 1 >= q->frame_size)) {
 		*addr = XFRAG_NO_ADDR;
 		return -EINVAL;
@@ -222,7 +206,7 @@ int xfrag_txq__alloc_burst(struct xfrag_txq *q, uint32_t len, uint64_t *addrs,
 	uint32_t size = (len + XFRAG_TXQ_ALIGN - 1) & ~(uint32_t)(XFRAG_TXQ_ALIGN - 1);
 	int got;
 
-	if (xfrag_unlikely(len - 1 >= q->frame_size))
+	if (xfrag_unlikely(!q || (!addrs && n) || len - 1 >= q->frame_size))
 		return -EINVAL;
 	got = xfrag_cache__alloc_burst(q->cache, size, addrs, n);
 	if (xfrag_unlikely(got >= 0 && (unsigned int)got < n))
@@ -233,8 +217,8 @@ int xfrag_txq__alloc_burst(struct xfrag_txq *q, uint32_t len, uint64_t *addrs,
 /* Entries on the TX ring the kernel has not taken yet. */
 static inline uint32_t tx_pending(const struct xfrag_txq *q)
 {
-	return q->r.tx.cached_prod -
-	       __atomic_load_n(q->r.tx.consumer, __ATOMIC_ACQUIRE);
+	return q->s.tx.cached_prod -
+	       __atomic_load_n(q->s.tx.consumer, __ATOMIC_ACQUIRE);
 }
 
 /*
@@ -249,27 +233,30 @@ static int kick(struct xfrag_txq *q, unsigned int max)
 	unsigned int i;
 
 	for (i = 0; i < max; i++) {
+		int err;
+
 		q->kicks++;
 		/* Success: copy mode took everything; zero-copy woke the driver. */
-		if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+		err = xfrag_sock_kick(&q->s, true);
+		switch (err) {
+		case 0:
 			return 0;
-		switch (errno) {
-		case EAGAIN:
+		case -EAGAIN:
 			q->eagain++;
 			if (!tx_pending(q))
 				return 0;
 			if (i & 1)
 				xfrag_txq__complete(q);
 			break;
-		case EBUSY:
+		case -EBUSY:
 			q->ebusy++;
 			break;
-		case EINTR:
+		case -EINTR:
 			break;
 		default:
 			q->errors++;
-			q->last_error = -errno;
-			return -errno;
+			q->last_error = err;
+			return err;
 		}
 	}
 	return 0;
@@ -277,9 +264,12 @@ static int kick(struct xfrag_txq *q, unsigned int max)
 
 int xfrag_txq__kick(struct xfrag_txq *q)
 {
-	uint32_t pending = tx_pending(q);
+	uint32_t pending;
 
-	if (!pending || (q->wakeup && !xsk_ring_prod__needs_wakeup(&q->r.tx)))
+	if (!q)
+		return -EINVAL;
+	pending = tx_pending(q);
+	if (!pending || (q->wakeup && !xsk_ring_prod__needs_wakeup(&q->s.tx)))
 		return 0;
 	return kick(q, pending / 16 + 4);
 }
@@ -290,15 +280,17 @@ int xfrag_txq__send(struct xfrag_txq *q, const uint64_t *addrs,
 	uint32_t idx, room, i;
 	uint64_t bytes = 0;
 
-	room = xsk_prod_nb_free(&q->r.tx, n);
+	if (!q || (n && (!addrs || !lens)))
+		return -EINVAL;
+	room = xsk_prod_nb_free(&q->s.tx, n);
 	if (room < n)
 		n = room;
 	room = q->inflight_mask + 1 - (q->tail - q->head);
 	if (room < n)
 		n = room;
-	if (n && xsk_ring_prod__reserve(&q->r.tx, n, &idx) == n) {
+	if (n && xsk_ring_prod__reserve(&q->s.tx, n, &idx) == n) {
 		for (i = 0; i < n; i++) {
-			struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->r.tx, idx + i);
+			struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->s.tx, idx + i);
 
 			/* Options stay 0: an unknown bit wedges the ring. */
 			d->addr = addrs[i];
@@ -307,14 +299,14 @@ int xfrag_txq__send(struct xfrag_txq *q, const uint64_t *addrs,
 			q->inflight[(q->tail + i) & q->inflight_mask] = addrs[i];
 			bytes += lens[i];
 		}
-		xsk_ring_prod__submit(&q->r.tx, n);
+		xsk_ring_prod__submit(&q->s.tx, n);
 		q->tail += n;
 		q->sent += n;
 		q->sent_bytes += bytes;
 	} else {
 		n = 0;
 	}
-	if (!q->wakeup || xsk_ring_prod__needs_wakeup(&q->r.tx)) {
+	if (!q->wakeup || xsk_ring_prod__needs_wakeup(&q->s.tx)) {
 		uint32_t pending = tx_pending(q);
 
 		if (pending)
@@ -340,12 +332,15 @@ static bool __attribute__((noinline)) match_slow(struct xfrag_txq *q, uint64_t a
 
 int xfrag_txq__complete(struct xfrag_txq *q)
 {
-	uint32_t idx, n, i, k, m = q->inflight_mask;
+	uint32_t idx, n, i, k, m;
 	int total = 0;
 
-	while ((n = xsk_ring_cons__peek(&q->r.comp, COMP_BATCH, &idx))) {
+	if (!q)
+		return -EINVAL;
+	m = q->inflight_mask;
+	while ((n = xsk_ring_cons__peek(&q->s.comp, COMP_BATCH, &idx))) {
 		for (i = 0, k = 0; i < n; i++) {
-			uint64_t a = *xsk_ring_cons__comp_addr(&q->r.comp, idx + i);
+			uint64_t a = *xsk_ring_cons__comp_addr(&q->s.comp, idx + i);
 
 			/* Completions normally come back in send order. */
 			if (xfrag_unlikely(q->head == q->tail ||
@@ -357,7 +352,7 @@ int xfrag_txq__complete(struct xfrag_txq *q)
 			q->head++;
 			q->batch[k++] = a;
 		}
-		xsk_ring_cons__release(&q->r.comp, n);
+		xsk_ring_cons__release(&q->s.comp, n);
 		if (k)
 			xfrag_umem__release_bulk(q->umem, q->batch, k);
 		q->completed += k;
@@ -368,17 +363,17 @@ int xfrag_txq__complete(struct xfrag_txq *q)
 
 uint32_t xfrag_txq__outstanding(const struct xfrag_txq *q)
 {
-	return q->tail - q->head;
+	return q ? q->tail - q->head : 0;
 }
 
 int xfrag_txq__fd(const struct xfrag_txq *q)
 {
-	return q->fd;
+	return q ? q->s.fd : -EINVAL;
 }
 
 struct xfrag_umem *xfrag_txq__umem(const struct xfrag_txq *q)
 {
-	return q->umem;
+	return q ? q->umem : NULL;
 }
 
 static void sleep_us(unsigned int us)
@@ -388,13 +383,19 @@ static void sleep_us(unsigned int us)
 	nanosleep(&ts, NULL);
 }
 
+/* How long destroy waits for the queue's pool to leave the device. */
+#define TEARDOWN_WAIT_MS 250
+
 void xfrag_txq__destroy(struct xfrag_txq *q)
 {
+	struct xfrag_umem *u;
+	uint32_t *held, m;
+	uint64_t left;
 	unsigned int i;
-	uint32_t m;
 
 	if (!q)
 		return;
+	u = q->umem;
 	/* Up to ~200 ms for frames in flight to complete. */
 	for (i = 0; i < 200 && q->head != q->tail; i++) {
 		if (tx_pending(q))
@@ -402,29 +403,45 @@ void xfrag_txq__destroy(struct xfrag_txq *q)
 		if (!xfrag_txq__complete(q))
 			sleep_us(1000);
 	}
-	if (q->head != q->tail)
-		pr_warn("tx queue %u: %u frames did not complete; releasing them",
-			q->queue_id, q->tail - q->head);
-	xfrag_xsk_close(q->umem, q->xsk);
-	/* The socket is gone: the kernel no longer reads these frames. */
-	m = q->inflight_mask;
-	for (; q->head != q->tail; q->head++)
-		xfrag_umem__release(q->umem, q->inflight[q->head & m]);
+	xfrag_sock_close(&q->s);
+	/*
+	 * Frames that never completed may still be read: by a zero-copy
+	 * driver until the kernel has torn the queue's pool down, and in copy
+	 * mode by an skb that references the UMEM pages (devices without a
+	 * linear skb) until it is freed, which comes before the teardown too.
+	 * Quarantine them until the queue is free.
+	 */
+	left = q->tail - q->head;
+	held = left ? calloc(u->hot.nblocks, sizeof(*held)) : NULL;
+	if (held) {
+		m = q->inflight_mask;
+		for (; q->head != q->tail; q->head++)
+			held[(q->inflight[q->head & m] & XFRAG_ADDR_MASK) >> u->hot.block_shift]++;
+		pr_info("tx queue %u: %llu frames did not complete; they return to the pool when the kernel has released the queue",
+			q->queue_id, (unsigned long long)left);
+		xfrag_quarantine_add(u, q->ifindex, q->queue_id, held, left);
+		if (xfrag_quarantine_poll(u, TEARDOWN_WAIT_MS))
+			pr_info("tx queue %u: still held by the kernel; in quarantine (xfrag_umem__reclaim)",
+				q->queue_id);
+	} else if (left) {
+		pr_err("tx queue %u: out of memory; %llu in-flight frames stay out of the pool",
+		       q->queue_id, (unsigned long long)left);
+	}
 	xfrag_cache__destroy(q->cache);
 	free(q->inflight);
 	free(q);
+	xfrag_umem_put(u);
 }
 
 int xfrag_txq__stats(struct xfrag_txq *q, struct xfrag_txq_stats *out)
 {
 	struct xfrag_txq_stats s = { .sz = sizeof(s) };
 	struct xdp_statistics xs = { 0 };
-	socklen_t len = sizeof(xs);
 	size_t usz;
 
 	if (!q || !out || out->sz < sizeof(size_t))
 		return -EINVAL;
-	if (!getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &xs, &len)) {
+	if (!xfrag_sock_getopt(&q->s, SOL_XDP, XDP_STATISTICS, &xs, sizeof(xs))) {
 		s.tx_invalid_descs = xs.tx_invalid_descs;
 		s.tx_ring_empty_descs = xs.tx_ring_empty_descs;
 	}
@@ -440,7 +457,7 @@ int xfrag_txq__stats(struct xfrag_txq *q, struct xfrag_txq_stats *out)
 	s.outstanding = q->tail - q->head;
 	s.frame_size = q->frame_size;
 	s.last_error = q->last_error;
-	s.zerocopy = q->r.zerocopy;
+	s.zerocopy = q->s.zerocopy;
 	/* Copy only what the caller's struct has room for. */
 	usz = out->sz < sizeof(s) ? out->sz : sizeof(s);
 	memcpy((char *)out + sizeof(size_t), (char *)&s + sizeof(size_t),

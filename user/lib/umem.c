@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include "internal.h"
+#ifdef XFRAG_HAVE_XSK
+#include "xsk_internal.h"
+#endif
 
 #define HUGE_2M (2ULL << 20)
 #define DEFAULT_UMEM_SIZE (16ULL << 20)
@@ -159,6 +162,11 @@ struct xfrag_umem *xfrag_umem__create(const struct xfrag_umem_opts *opts)
 	 */
 	madvise(u->hot.area, u->map_len, MADV_DONTFORK);
 	xfrag_pool_init(u);
+	atomic_init(&u->refs, 1);
+	pthread_mutex_init(&u->lock, NULL);
+#ifdef XFRAG_HAVE_XSK
+	u->ops = &xfrag_kernel_ops;
+#endif
 	if (debug) {
 		err = xfrag_debug_init(u);
 		if (err)
@@ -170,6 +178,7 @@ struct xfrag_umem *xfrag_umem__create(const struct xfrag_umem_opts *opts)
 	return u;
 
 err_unmap:
+	pthread_mutex_destroy(&u->lock);
 	munmap(u->hot.area, u->map_len);
 err_blocks:
 	free(u->hot.blocks);
@@ -179,14 +188,51 @@ err_free:
 	return NULL;
 }
 
-void xfrag_umem__destroy(struct xfrag_umem *u)
+static void umem_free(struct xfrag_umem *u)
 {
-	if (!u)
-		return;
+#ifdef XFRAG_HAVE_XSK
+	struct xfrag_quarantine *q, *next;
+
+	/*
+	 * Chunks still in quarantine: the kernel may still write them, but
+	 * it pinned the pages; unmapping ours is safe, reusing them is not.
+	 */
+	for (q = u->quarantine; q; q = next) {
+		next = q->next;
+		free(q->held);
+		free(q);
+	}
+#endif
 	xfrag_debug_free(u);
+	pthread_mutex_destroy(&u->lock);
 	munmap(u->hot.area, u->map_len);
 	free(u->hot.blocks);
 	free(u);
+}
+
+void xfrag_umem_get(struct xfrag_umem *u)
+{
+	atomic_fetch_add_explicit(&u->refs, 1, memory_order_relaxed);
+}
+
+void xfrag_umem_put(struct xfrag_umem *u)
+{
+	/* acq_rel: every queue's last writes happen before the unmap. */
+	if (atomic_fetch_sub_explicit(&u->refs, 1, memory_order_acq_rel) == 1)
+		umem_free(u);
+}
+
+void xfrag_umem__destroy(struct xfrag_umem *u)
+{
+	uint32_t refs;
+
+	if (!u)
+		return;
+	refs = atomic_load_explicit(&u->refs, memory_order_relaxed);
+	if (refs > 1)
+		pr_info("UMEM destroy deferred: %u queue(s) still use it; the last one to be destroyed unmaps it",
+			refs - 1);
+	xfrag_umem_put(u);
 }
 
 int xfrag_umem__stats(const struct xfrag_umem *cu, struct xfrag_umem_stats *s)

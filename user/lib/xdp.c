@@ -48,12 +48,18 @@ _Static_assert(sizeof(struct xfrag_xdp_counters) ==
 
 struct xfrag_xdp {
 	struct xfrag_rx_bpf *skel;
-	struct xdp_program *prog;
+	struct xdp_program *prog; /* libxdp's view, on the dispatcher path only */
+	int link_fd;              /* the bpf_link, on the link path; else -1 */
+	uint32_t prog_id;
+	/* The user's reference and one per rx queue using the XSKMAP: the
+	 * maps outlive a detach until the last queue lets go. */
+	_Atomic uint32_t refs;
 	struct xfrag_rx_cfg cfg; /* what the program's .data holds */
 	enum xdp_attach_mode attach_mode;
 	int ifindex;
 	int ncpus;
 	bool rx_hash;
+	bool attached;
 	char ifname[IF_NAMESIZE];
 };
 
@@ -186,6 +192,31 @@ static bool is_xfrag_name(const char *name)
 				sizeof(XFRAG_RX_PROG_NAME) - 1);
 }
 
+/*
+ * The bpf_link that holds @ifindex's XDP program, as an fd, or -ENOENT. A
+ * program attached through a link belongs to a process that is still
+ * running: the kernel detaches it when the link's last fd closes.
+ */
+static int find_xdp_link(int ifindex)
+{
+	__u32 id = 0;
+
+	while (!bpf_link_get_next_id(id, &id)) {
+		struct bpf_link_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_link_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    info.type == BPF_LINK_TYPE_XDP && (int)info.xdp.ifindex == ifindex)
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
 enum stale_policy {
 	STALE_FAIL,    /* attach without replace: -EEXIST */
 	STALE_REPLACE, /* attach with replace: remove ours, refuse others */
@@ -203,7 +234,7 @@ static int check_attached(int ifindex, const char *ifname,
 {
 	struct xdp_program *p;
 	struct xdp_multiprog *mp;
-	int err, removed = 0;
+	int err, removed = 0, link;
 	long perr;
 
 	mp = xdp_multiprog__get_from_ifindex(ifindex);
@@ -235,6 +266,32 @@ static int check_attached(int ifindex, const char *ifname,
 			err = -EBUSY;
 			goto out;
 		}
+		link = find_xdp_link(ifindex);
+		if (link >= 0) {
+			/* Not stale: its process is alive and holds the link. */
+			if (policy == STALE_REMOVE) {
+				pr_info("'%s': xfrag program id %u is held by a running process (bpf_link); leaving it",
+					ifname, xdp_program__id(p));
+				err = 0;
+			} else if (policy == STALE_FAIL) {
+				pr_err("interface '%s' has an xfrag XDP program (id %u) attached "
+				       "by another process that is still running (through a bpf_link, "
+				       "it goes away when that process exits); stop it, or set "
+				       "'replace' (--replace) to take the interface over",
+				       ifname, xdp_program__id(p));
+				err = -EBUSY;
+			} else if (bpf_link_detach(link)) {
+				err = -errno;
+				pr_err("cannot detach the xfrag program's bpf_link from '%s': %s",
+				       ifname, strerror(-err));
+			} else {
+				pr_info("detached xfrag program id %u (a running process's bpf_link) from '%s'",
+					xdp_program__id(p), ifname);
+				err = 1;
+			}
+			close(link);
+			goto out;
+		}
 		if (policy == STALE_FAIL) {
 			pr_err("interface '%s' has a stale xfrag XDP program (id %u) "
 			       "attached; set the 'replace' option (--replace) to "
@@ -243,6 +300,8 @@ static int check_attached(int ifindex, const char *ifname,
 			err = -EEXIST;
 			goto out;
 		}
+		/* Netlink-attached (an older xfrag, or the dispatcher-less
+		 * libxdp path): a netlink detach removes it. */
 		err = xdp_multiprog__detach(mp);
 		if (err) {
 			pr_err("cannot detach the stale xfrag program from '%s': %s",
@@ -334,15 +393,45 @@ static int filter_to_cfg(const struct xfrag_xdp_filter *f,
 
 static void unload(struct xfrag_xdp *x)
 {
+	if (x->link_fd >= 0)
+		close(x->link_fd);
+	x->link_fd = -1;
 	xdp_program__close(x->prog); /* from_bpf_obj: does not close the obj */
 	x->prog = NULL;
 	xfrag_rx_bpf__destroy(x->skel);
 	x->skel = NULL;
 }
 
-/* Open the object, configure it, and let libxdp load and attach it. */
+/*
+ * libxdp's dispatcher needs freplace (BPF_PROG_TYPE_EXT) programs. Where the
+ * kernel has them, or a dispatcher is already there to join, attach through
+ * libxdp so that other XDP programs can coexist. Elsewhere libxdp 1.3.1
+ * would attach alone by netlink, which outlives a crash; a bpf_link does
+ * not: the kernel detaches the program when the process dies, SIGKILL
+ * included.
+ */
+static bool use_dispatcher(int ifindex)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	bool joined = !libxdp_get_error(mp) && mp && !xdp_multiprog__is_legacy(mp);
+
+	if (!libxdp_get_error(mp))
+		xdp_multiprog__close(mp);
+	return joined || libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_EXT, NULL) > 0;
+}
+
+static uint32_t prog_id_of(int fd)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/* Open the object, configure it, load it and attach it. */
 static int load_attach(struct xfrag_xdp *x, enum xdp_attach_mode mode,
-		       bool hash)
+		       bool hash, bool link)
 {
 	const char *name = hash ? XFRAG_RX_HASH_PROG_NAME : XFRAG_RX_PROG_NAME;
 	struct bpf_program *bp;
@@ -372,22 +461,41 @@ static int load_attach(struct xfrag_xdp *x, enum xdp_attach_mode mode,
 					   BPF_F_XDP_DEV_BOUND_ONLY);
 	}
 
-	DECLARE_LIBXDP_OPTS(xdp_program_opts, popts, .obj = x->skel->obj,
-			    .prog_name = name);
-	x->prog = xdp_program__create(&popts);
-	perr = libxdp_get_error(x->prog);
-	if (perr) {
-		x->prog = NULL;
-		err = (int)perr;
-		pr_err("libxdp cannot use the XDP object: %s", strerror(-err));
-		goto err_unload;
-	}
-	/* So that a dispatcher, where there is one, keeps frags support. */
-	xdp_program__set_xdp_frags_support(x->prog, true);
+	if (link) {
+		LIBBPF_OPTS(bpf_link_create_opts, lo,
+			    .flags = mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE :
+							    XDP_FLAGS_DRV_MODE);
+		int fd;
 
-	err = xdp_program__attach(x->prog, x->ifindex, mode, 0);
-	if (err)
-		goto err_unload;
+		err = xfrag_rx_bpf__load(x->skel);
+		if (err)
+			goto err_unload;
+		fd = bpf_link_create(bpf_program__fd(bp), x->ifindex, BPF_XDP, &lo);
+		if (fd < 0) {
+			err = -errno;
+			goto err_unload;
+		}
+		x->link_fd = fd;
+		x->prog_id = prog_id_of(bpf_program__fd(bp));
+	} else {
+		DECLARE_LIBXDP_OPTS(xdp_program_opts, popts, .obj = x->skel->obj,
+				    .prog_name = name);
+		x->prog = xdp_program__create(&popts);
+		perr = libxdp_get_error(x->prog);
+		if (perr) {
+			x->prog = NULL;
+			err = (int)perr;
+			pr_err("libxdp cannot use the XDP object: %s", strerror(-err));
+			goto err_unload;
+		}
+		/* So that a dispatcher, where there is one, keeps frags support. */
+		xdp_program__set_xdp_frags_support(x->prog, true);
+
+		err = xdp_program__attach(x->prog, x->ifindex, mode, 0);
+		if (err)
+			goto err_unload;
+		x->prog_id = xdp_program__id(x->prog);
+	}
 	x->attach_mode = mode;
 	x->rx_hash = hash;
 	return 0;
@@ -398,19 +506,19 @@ err_unload:
 }
 
 static int attach_mode(struct xfrag_xdp *x, enum xdp_attach_mode mode,
-		       bool hash)
+		       bool hash, bool link)
 {
 	int err;
 
 	if (hash) {
-		err = load_attach(x, mode, true);
+		err = load_attach(x, mode, true, link);
 		if (!err || err == -EPERM)
 			return err;
 		pr_warn("RX hash metadata unavailable on '%s' (%s): the device-"
 			"bound program did not load or attach; going on without "
 			"the hash", x->ifname, strerror(-err));
 	}
-	return load_attach(x, mode, false);
+	return load_attach(x, mode, false, link);
 }
 
 static void attach_error(const struct xfrag_xdp *x, int err, const char *mode)
@@ -446,7 +554,7 @@ struct xfrag_xdp *xfrag_xdp__attach(const struct xfrag_xdp_opts *opts)
 	struct log_hooks logs;
 	enum xfrag_xdp_mode mode;
 	enum xfrag_xdp_action action;
-	bool hash;
+	bool hash, link;
 	int err;
 
 	if (!opts || !OPTS_VALID(opts, xfrag_xdp_opts)) {
@@ -469,6 +577,8 @@ struct xfrag_xdp *xfrag_xdp__attach(const struct xfrag_xdp_opts *opts)
 		errno = ENOMEM;
 		return NULL;
 	}
+	x->link_fd = -1;
+	atomic_init(&x->refs, 1);
 	x->cfg.action = action;
 	x->cfg.flags = OPTS_GET(opts, meta, false) ? XFRAG_RX_F_META : 0;
 	err = filter_to_cfg(OPTS_GET(opts, filter, NULL), &x->cfg);
@@ -492,23 +602,24 @@ struct xfrag_xdp *xfrag_xdp__attach(const struct xfrag_xdp_opts *opts)
 							      STALE_FAIL);
 	if (err < 0)
 		goto err_logs;
+	link = !use_dispatcher(x->ifindex);
 
 	if (hash && mode == XFRAG_XDP_MODE_SKB) {
 		pr_warn("RX hash metadata needs native mode: going on without it");
 		hash = false;
 	}
 	if (mode == XFRAG_XDP_MODE_SKB) {
-		err = attach_mode(x, XDP_MODE_SKB, false);
+		err = attach_mode(x, XDP_MODE_SKB, false, link);
 		if (err)
 			attach_error(x, err, "skb");
 	} else {
-		err = attach_mode(x, XDP_MODE_NATIVE, hash);
+		err = attach_mode(x, XDP_MODE_NATIVE, hash, link);
 		if (err && mode == XFRAG_XDP_MODE_AUTO && err != -EPERM &&
 		    err != -EBUSY && err != -EEXIST) {
 			pr_warn("native XDP on '%s' failed (%s): falling back to "
 				"skb (generic) mode, which is slower", x->ifname,
 				strerror(-err));
-			err = attach_mode(x, XDP_MODE_SKB, false);
+			err = attach_mode(x, XDP_MODE_SKB, false, link);
 			if (err)
 				attach_error(x, err, "skb");
 		} else if (err) {
@@ -518,9 +629,12 @@ struct xfrag_xdp *xfrag_xdp__attach(const struct xfrag_xdp_opts *opts)
 	if (err)
 		goto err_logs;
 	unhook_logs(logs);
-	pr_info("attached XDP program %s (id %u) to '%s' in %s mode",
-		xdp_program__name(x->prog), xdp_program__id(x->prog), x->ifname,
-		mode_name(x->attach_mode));
+	x->attached = true;
+	pr_info("attached XDP program %s (id %u) to '%s' in %s mode, %s",
+		x->rx_hash ? XFRAG_RX_HASH_PROG_NAME : XFRAG_RX_PROG_NAME,
+		x->prog_id, x->ifname, mode_name(x->attach_mode),
+		link ? "through a bpf_link (detached by the kernel if the process dies)" :
+		       "through libxdp's dispatcher");
 	return x;
 
 err_logs:
@@ -543,6 +657,12 @@ static int detach_prog(struct xfrag_xdp *x)
 						       XDP_FLAGS_DRV_MODE;
 	__u32 cur = 0;
 
+	if (x->link_fd >= 0) {
+		/* Detach even if a forked child still holds the link's fd. */
+		if (bpf_link_detach(x->link_fd))
+			return -errno;
+		return 0;
+	}
 	if (!bpf_xdp_query_id(x->ifindex, (int)flags, &cur) &&
 	    cur == xdp_program__id(x->prog)) {
 		LIBBPF_OPTS(bpf_xdp_attach_opts, o,
@@ -553,21 +673,39 @@ static int detach_prog(struct xfrag_xdp *x)
 	return xdp_program__detach(x->prog, x->ifindex, x->attach_mode, 0);
 }
 
+void xfrag_xdp_get(struct xfrag_xdp *x)
+{
+	atomic_fetch_add_explicit(&x->refs, 1, memory_order_relaxed);
+}
+
+void xfrag_xdp_put(struct xfrag_xdp *x)
+{
+	struct log_hooks logs;
+
+	if (atomic_fetch_sub_explicit(&x->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	logs = hook_logs();
+	unload(x);
+	unhook_logs(logs);
+	free(x);
+}
+
 void xfrag_xdp__detach(struct xfrag_xdp *x)
 {
 	struct log_hooks logs;
 	int err;
 
-	if (!x)
+	if (!x || !x->attached)
 		return;
 	logs = hook_logs();
 	err = detach_prog(x);
 	if (err)
 		pr_warn("detaching the XDP program from '%s' failed: %s "
 			"(was it replaced?)", x->ifname, strerror(-err));
-	unload(x);
+	x->attached = false;
 	unhook_logs(logs);
-	free(x);
+	/* Queues still using the XSKMAP keep the maps until they go. */
+	xfrag_xdp_put(x);
 }
 
 int xfrag_xdp__detach_stale(const char *ifname)
@@ -710,7 +848,7 @@ enum xfrag_xdp_mode xfrag_xdp__mode(const struct xfrag_xdp *x)
 
 uint32_t xfrag_xdp__prog_id(const struct xfrag_xdp *x)
 {
-	return x ? xdp_program__id(x->prog) : 0;
+	return x ? x->prog_id : 0;
 }
 
 bool xfrag_xdp__rx_hash(const struct xfrag_xdp *x)
