@@ -50,6 +50,70 @@ static long free_hugepages(void)
 	return n;
 }
 
+/* AnonHugePages of the mapping that starts at @p, in bytes (0 if unknown). */
+static uint64_t anon_huge_bytes(const void *p)
+{
+	char line[256];
+	unsigned long start, end;
+	unsigned long long kb = 0;
+	bool ours = false;
+	FILE *f = fopen("/proc/self/smaps", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			if (ours)
+				break;
+			ours = start == (unsigned long)p;
+		} else if (ours && sscanf(line, "AnonHugePages: %llu kB", &kb) == 1) {
+			break;
+		}
+	}
+	fclose(f);
+	return ours ? kb << 10 : 0;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/*
+ * 4 KiB pages that transparent hugepages may back: map 2 MiB-aligned,
+ * advise MADV_HUGEPAGE *before* touching (pages faulted in before the advice
+ * stay small, and the UMEM registration pins them, so khugepaged cannot
+ * collapse them later), then fault everything in. The backing reported is
+ * what the kernel actually gave (AnonHugePages), not what was asked.
+ */
+static int map_thp(struct xfrag_umem *u, uint64_t size)
+{
+	uint64_t len = size + HUGE_2M, head, hp;
+	uint8_t *p, *a;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	a = (uint8_t *)(((uintptr_t)p + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1));
+	head = (uint64_t)(a - p);
+	if (head)
+		munmap(p, head);
+	if (len - head > size)
+		munmap(a + size, len - head - size);
+	u->hot.area = a;
+	u->map_len = size;
+	madvise(a, size, MADV_HUGEPAGE); /* best effort: THP may be off */
+	if (madvise(a, size, MADV_POPULATE_WRITE)) {
+		for (uint64_t off = 0; off < size; off += 4096)
+			a[off] = 0; /* kernels before 5.14 */
+	}
+	hp = anon_huge_bytes(a);
+	u->backing = hp * 2 >= size ? XFRAG_BACKING_THP : XFRAG_BACKING_PAGES;
+	pr_info("UMEM: %llu of %llu bytes on transparent hugepages",
+		(unsigned long long)hp, (unsigned long long)size);
+	return 0;
+}
+
 static int map_area(struct xfrag_umem *u, uint64_t size, uint32_t policy)
 {
 	void *p;
@@ -77,16 +141,7 @@ static int map_area(struct xfrag_umem *u, uint64_t size, uint32_t policy)
 		pr_info("no hugetlb pages for the UMEM (%llu x 2 MiB needed, %ld free): using 4 KiB pages",
 			(unsigned long long)(len / HUGE_2M), free_hugepages());
 	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	u->hot.area = p;
-	u->map_len = size;
-	/* THP can still back it if the kernel grants the advice. */
-	u->backing = madvise(p, size, MADV_HUGEPAGE) == 0 ? XFRAG_BACKING_THP :
-							      XFRAG_BACKING_PAGES;
-	return 0;
+	return map_thp(u, size);
 }
 
 struct xfrag_umem *xfrag_umem__create(const struct xfrag_umem_opts *opts)
