@@ -94,20 +94,19 @@ static __always_inline int xfrag_rx_main(struct xdp_md *ctx, bool hash)
 	__u32 action = xfrag_cfg.action, flags = xfrag_cfg.flags;
 	struct xfrag_rx_counters *c;
 	struct xfrag_rx_pkt p = {};
-	__u64 len;
+	__u64 len, seen = 0;
 	int bad, ret;
 
 	/* Per-CPU slot: plain increments, no atomics. NULL past queue 63. */
 	c = bpf_map_lookup_elem(&xfrag_counters, &queue);
 	len = bpf_xdp_get_buff_len(ctx);
-	bad = xfrag_rx_parse(data, end, &p);
 	if (c) {
-		c->seen++;
+		seen = ++c->seen;
 		c->seen_bytes += len;
-		if (bad)
-			c->malformed++;
 	}
-
+	bad = xfrag_rx_parse(data, end, &p);
+	if (bad && c)
+		c->malformed++;
 	if (!(flags & XFRAG_RX_F_ALL) && (bad || !xfrag_rx_match(&p, &xfrag_cfg))) {
 		if (c)
 			c->passed++;
@@ -127,7 +126,9 @@ static __always_inline int xfrag_rx_main(struct xdp_md *ctx, bool hash)
 		return XDP_PASS;
 	}
 
-	if (flags & XFRAG_RX_F_META)
+	/* A sample of the frames (or all): the clock read and the metadata
+	 * write are most of the program's cost on the sender's CPU. */
+	if ((flags & XFRAG_RX_F_META) && !(seen & xfrag_cfg.meta_mask))
 		add_meta(ctx, hash, c);
 
 	/* An empty slot (no socket bound on this queue) yields XDP_PASS. */

@@ -41,23 +41,27 @@ struct xfrag_rx_cfg {
 	__u8 l4_proto;    /* IPPROTO_UDP, IPPROTO_TCP; 0: any */
 	__u16 port_lo;    /* destination port range, host order, inclusive; */
 	__u16 port_hi;    /* port_hi == 0: any port (and any L4 protocol) */
+	/* With XFRAG_RX_F_META: stamp the frames whose per-CPU `seen` count
+	 * has these bits clear (0: every frame; 63: one in 64). */
+	__u32 meta_mask;
 };
 
 /*
  * Per-queue counters, one PERCPU_ARRAY slot per rx queue. Every frame is
  * `seen` and ends in exactly one of redirected, passed, dropped: passed
- * includes non-matching, PASS-mode and redirect_failed frames.
+ * includes non-matching, PASS-mode and redirect_failed frames. The ones a
+ * redirected frame updates come first, so that they share one cache line.
  */
 struct xfrag_rx_counters {
 	__u64 seen;
+	__u64 seen_bytes;      /* whole frame, all fragments */
 	__u64 matched;
 	__u64 redirected;
+	__u64 redirected_bytes;
 	__u64 passed;
 	__u64 dropped;
 	__u64 redirect_failed; /* no XSK in the queue's slot: XDP_PASS */
 	__u64 malformed;       /* runt or truncated/invalid L3/L4 header */
-	__u64 seen_bytes;      /* whole frame, all fragments */
-	__u64 redirected_bytes;
 	__u64 meta_failed;     /* bpf_xdp_adjust_meta refused */
 };
 

@@ -98,9 +98,15 @@ struct xfrag_rxq_opts {
 	int ifindex;
 	int xsks_map_fd;
 	uint32_t page_cross;  /* enum xfrag_page_cross */
+	/*
+	 * Chunks to keep in the kernel's hands (on the fill ring and taken
+	 * from it): 0 adapts to the rate between two NAPI polls' worth (plus
+	 * the driver's RX ring in zero-copy mode) and fill_size; N keeps N.
+	 */
+	uint32_t fill_target;
 	size_t : 0;
 };
-#define xfrag_rxq_opts__last_field page_cross
+#define xfrag_rxq_opts__last_field fill_target
 
 /*
  * One received packet. Do not modify `addr` or `chain`: they are what a
@@ -212,6 +218,7 @@ struct xfrag_rxq_stats {
 				   * (software device), 1 no IOMMU, 2 IOMMU
 				   * passthrough, 3 translating IOMMU */
 	uint32_t has_xdp;         /* stats of an xfrag XDP program are included */
+	uint32_t fill_target;     /* chunks the queue keeps in the kernel's hands now */
 };
 
 /**

@@ -81,6 +81,11 @@ struct xfrag_xdp_opts {
 		       * driver with the rx_hash kfunc; else a warning and no
 		       * hash (XFRAG_META_F_HASH clear) */
 	bool replace; /* remove a stale xfrag program from the interface */
+	/* With meta: stamp one frame in this many, a power of two up to
+	 * 32768 (chosen per CPU by the program's frame count); 0 or 1: every
+	 * frame. Sampling keeps the clock read and the metadata write off
+	 * most frames: latency histograms need a sample, capture needs all. */
+	uint32_t meta_every;
 	size_t : 0;
 };
 

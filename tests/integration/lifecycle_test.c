@@ -163,7 +163,10 @@ static void *q1_main(void *arg)
 static struct xfrag_rxq *make_queue(struct xfrag_umem *u, struct xfrag_xdp *x,
 				    uint32_t id)
 {
-	XFRAG_OPTS(xfrag_rxq_opts, o, .queue_id = id, .fill_size = 512, .rx_size = 512);
+	/* The whole fill ring posted: frames must not be lost to a receiver
+	 * thread the scheduler delays (this test counts every one). */
+	XFRAG_OPTS(xfrag_rxq_opts, o, .queue_id = id, .fill_size = 512, .rx_size = 512,
+		   .fill_target = 512);
 
 	return xfrag_rxq__create(u, x, &o);
 }

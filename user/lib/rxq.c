@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "internal.h"
 #include "xfrag/rxq.h"
@@ -37,8 +38,12 @@
 	__atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
 #define STAT_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
-/* Refill only when this many slots are free: one carve per block run. */
+/* Refill only when this many chunks came back: one carve per block run. */
 #define REFILL_MIN 32
+/* The kernel's NAPI budget: a poll takes up to this many fill entries. */
+#define NAPI_BUDGET 64
+/* Refills in a row with a comfortable fill level before the target shrinks. */
+#define CALM_REFILLS 64
 #define COPY_BATCH 256
 /* How long destroy waits for a zero-copy queue's pool to leave the device. */
 #define TEARDOWN_WAIT_MS 250
@@ -51,11 +56,19 @@ struct xfrag_rxq {
 	struct xfrag_cache *small;  /* copybreak copies, chain descriptors */
 	uint8_t *area;
 	uint32_t *held;             /* the chunk ledger, per block */
+	uint64_t *epoch;            /* per block: when its current life's first
+				     * chunk was posted (CLOCK_MONOTONIC ns) */
 	uint64_t chunk_limit;       /* highest valid chunk address */
 	uint64_t page_mask;         /* ~4095 if chunks may not cross pages, else 0 */
 	uint32_t block_shift;
+	uint32_t block_mask;
+	uint32_t top_off;           /* where a fresh block's first chunk sits */
 	uint32_t frame_size;
 	uint32_t copybreak;
+	uint32_t fill_target;       /* chunks to keep in the kernel's hands */
+	uint32_t fill_floor, fill_max, refill_batch;
+	uint32_t calm;
+	bool adaptive;
 	bool wakeup;
 	bool busy_poll;
 	bool mb;
@@ -200,6 +213,29 @@ static int set_busy_poll(struct xfrag_rxq *q, const struct xfrag_rxq_opts *opts)
 	return 0;
 }
 
+/*
+ * How many chunks the kernel gets. A deep fill ring cycles its whole depth
+ * through the kernel's copy (or the NIC's DMA), so every frame lands in a
+ * cold line; keeping only what the rate needs keeps them warm. The floor is
+ * two NAPI polls' worth (plus, in zero-copy mode, the driver's own RX ring,
+ * which it fills from the fill ring ahead of traffic); the ceiling is the
+ * fill ring. Without a fixed target the queue adapts between the two.
+ */
+static void set_fill_target(struct xfrag_rxq *q, uint32_t fixed, uint32_t hw_ring)
+{
+	q->fill_max = q->fill_size;
+	q->fill_floor = 2 * NAPI_BUDGET + (q->s.zerocopy ? hw_ring : 0);
+	if (q->fill_floor > q->fill_max)
+		q->fill_floor = q->fill_max;
+	q->adaptive = !fixed;
+	q->fill_target = fixed ? (fixed < q->fill_max ? fixed : q->fill_max) :
+			 (2 * q->fill_floor < q->fill_max ? 2 * q->fill_floor : q->fill_max);
+	/* Small rings refill at half, not at a fixed 32 they never reach. */
+	q->refill_batch = q->fill_target / 2 < REFILL_MIN ? q->fill_target / 2 : REFILL_MIN;
+	if (!q->refill_batch)
+		q->refill_batch = 1;
+}
+
 static int make_caches(struct xfrag_rxq *q)
 {
 	XFRAG_OPTS(xfrag_cache_opts, co, .id = (uint16_t)q->queue_id,
@@ -312,10 +348,15 @@ struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
 	}
 	q->fill_size = p.fill_size;
 	q->held = calloc(umem->hot.nblocks, sizeof(*q->held));
-	if (!q->held) {
+	q->epoch = calloc(umem->hot.nblocks, sizeof(*q->epoch));
+	if (!q->held || !q->epoch) {
 		err = -ENOMEM;
 		goto err_free;
 	}
+	q->block_mask = umem->block_size - 1;
+	/* Carving runs down from a block's end; the last page holds the
+	 * first chunk whole whatever the page rule (fs <= 4096). */
+	q->top_off = umem->block_size - q->frame_size;
 
 	err = xfrag_sock_open(umem, &p, &q->s);
 	if (err)
@@ -339,6 +380,7 @@ struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
 	if (err)
 		goto err_sock;
 	q->wakeup = !p.no_wakeup;
+	set_fill_target(q, OPTS_GET(opts, fill_target, 0), di.rx_ring);
 	err = set_busy_poll(q, opts);
 	if (err)
 		goto err_sock;
@@ -373,6 +415,7 @@ err_sock:
 	xfrag_cache__destroy(q->cache);
 err_free:
 	free(q->held);
+	free(q->epoch);
 	free(q);
 	errno = -err;
 	return NULL;
@@ -436,6 +479,7 @@ void xfrag_rxq__destroy(struct xfrag_rxq *q)
 	if (q->xdp)
 		xfrag_xdp_put(q->xdp);
 	free(q->held);
+	free(q->epoch);
 	free(q);
 	xfrag_umem_put(u);
 }
@@ -446,6 +490,21 @@ void xfrag_rxq__destroy(struct xfrag_rxq *q)
  * the DMA mapping allows). Returns how many are bad: never, unless the
  * carving rules are broken; the kernel would drop those silently.
  */
+static uint64_t clock_ns(void)
+{
+	struct timespec ts;
+
+	/* CLOCK_MONOTONIC is the clock of bpf_ktime_get_ns(). */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A run of chunks starts at a fresh block's top: its new life begins. */
+static __attribute__((noinline)) void new_epoch(struct xfrag_rxq *q, uint64_t blk)
+{
+	q->epoch[blk] = clock_ns();
+}
+
 static uint32_t post_chunks(struct xfrag_rxq *q, const uint64_t *a, uint32_t n)
 {
 	const uint32_t shift = q->block_shift, fs1 = q->frame_size - 1;
@@ -453,6 +512,8 @@ static uint32_t post_chunks(struct xfrag_rxq *q, const uint64_t *a, uint32_t n)
 	uint64_t blk = a[0] >> shift, bad = 0;
 	uint32_t i, start = 0;
 
+	if (xfrag_unlikely((a[0] & q->block_mask) == q->top_off))
+		new_epoch(q, blk);
 	for (i = 0; i < n; i++) {
 		uint64_t x = a[i];
 
@@ -461,6 +522,8 @@ static uint32_t post_chunks(struct xfrag_rxq *q, const uint64_t *a, uint32_t n)
 			q->held[blk] += i - start;
 			start = i;
 			blk = x >> shift;
+			if ((x & q->block_mask) == q->top_off)
+				new_epoch(q, blk);
 		}
 	}
 	q->held[blk] += n - start;
@@ -497,34 +560,69 @@ purge_invalid(struct xfrag_rxq *q, uint32_t idx, uint32_t n)
 	return k;
 }
 
+/*
+ * Grow when the kernel ate nearly all it had since the last refill (the
+ * fill level seen now is what was left), shrink a step after a long calm.
+ * rx_fill_ring_empty would say the same too late: it counts lost frames.
+ */
+static void adapt_target(struct xfrag_rxq *q, uint32_t level)
+{
+	uint32_t t = q->fill_target;
+
+	if (level < NAPI_BUDGET) {
+		t = t * 2 < q->fill_max ? t * 2 : q->fill_max;
+		q->calm = 0;
+	} else if (level > t / 2 && ++q->calm >= CALM_REFILLS) {
+		t -= t / 8;
+		if (t < q->fill_floor)
+			t = q->fill_floor;
+		q->calm = 0;
+	} else if (level <= t / 2) {
+		q->calm = 0;
+	}
+	__atomic_store_n(&q->fill_target, t, __ATOMIC_RELAXED);
+}
+
 int xfrag_rxq__refill(struct xfrag_rxq *q)
 {
 	struct xsk_ring_prod *fill;
-	uint32_t nfree, idx, done = 0, bad = 0;
+	uint32_t want, level, cons, idx, done = 0, bad = 0;
+	uint64_t have;
 
 	if (xfrag_unlikely(!q))
 		return -EINVAL;
 	fill = &q->s.fill;
-	nfree = xsk_prod_nb_free(fill, q->fill_size);
-	/* Small rings refill at half, not at a fixed 32 they never reach. */
-	if (nfree < REFILL_MIN && nfree < q->fill_size / 2)
+	/*
+	 * The ledger says how many chunks the kernel holds without reading
+	 * anything it writes: the consumer index (a line the kernel's CPU
+	 * owns) is read only when a refill is due.
+	 */
+	have = q->fill_posted - q->returned;
+	if (have + q->refill_batch > q->fill_target)
 		return 0;
-	if (!nfree)
+	cons = __atomic_load_n(fill->consumer, __ATOMIC_ACQUIRE);
+	level = fill->cached_prod - cons;
+	if (q->adaptive)
+		adapt_target(q, level);
+	if (have >= q->fill_target)
 		return 0;
-	if (xsk_ring_prod__reserve(fill, nfree, &idx) != nfree)
+	/* The fill ring holds at most what the kernel holds: room enough. */
+	want = (uint32_t)(q->fill_target - have);
+	fill->cached_cons = cons + fill->size;
+	if (xsk_ring_prod__reserve(fill, want, &idx) != want)
 		return 0;
 	/*
 	 * Carve straight into the ring: at most two contiguous spans (the
 	 * ring wraps), one burst each, no copy of the addresses.
 	 */
-	while (done < nfree) {
+	while (done < want) {
 		uint32_t pos = (idx + done) & fill->mask;
 		uint32_t span = fill->size - pos;
 		uint64_t *slot = (uint64_t *)fill->ring + pos;
 		int got;
 
-		if (span > nfree - done)
-			span = nfree - done;
+		if (span > want - done)
+			span = want - done;
 		got = xfrag_cache__alloc_burst(q->cache, q->frame_size, slot, span);
 		if (got <= 0)
 			break;
@@ -535,9 +633,9 @@ int xfrag_rxq__refill(struct xfrag_rxq *q)
 	}
 	if (xfrag_unlikely(bad))
 		done = purge_invalid(q, idx, done);
-	if (done < nfree) {
+	if (done < want) {
 		/* Pool ran dry: un-reserve what we could not carve. */
-		fill->cached_prod -= nfree - done;
+		fill->cached_prod -= want - done;
 		STAT_ADD(q->fill_short, 1);
 	}
 	if (done)
@@ -613,12 +711,39 @@ static void fill_pkt(struct xfrag_rxq *q, struct xfrag_pkt *pk,
 	pk->len = d->len;
 	pk->addr = xsk_umem__extract_addr(d->addr);
 	pk->chain = XFRAG_NO_ADDR;
-	/* The program marks frames it annotated; the check reads bytes the
-	 * kernel always leaves in the chunk's headroom. */
+	/* The program marks frames it annotated; confirmed below. */
 	pk->meta_len = (m->flags & XFRAG_META_MAGIC_MASK) == XFRAG_META_MAGIC ?
 			       sizeof(*m) : 0;
 	pk->nsegs = 1;
 	pk->flags = 0;
+}
+
+/*
+ * The program stamps a sample of the frames; the others leave the chunk's
+ * headroom as its previous occupant left it, stamp included. A stamp is
+ * this frame's only if it is newer than the block's current life (the
+ * previous occupant was received before the block was freed and carved
+ * again) and not in the future. Rare: one frame in the sample rate.
+ */
+static __attribute__((noinline)) void check_stamps(struct xfrag_rxq *q,
+						   struct xfrag_pkt *pkts,
+						   uint32_t n)
+{
+	uint64_t now = 0;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct xfrag_meta *m;
+
+		if (!pkts[i].meta_len)
+			continue;
+		if (!now)
+			now = clock_ns();
+		m = (const void *)(pkts[i].data - sizeof(*m));
+		if (m->xdp_ts_ns < q->epoch[pkts[i].addr >> q->block_shift] ||
+		    m->xdp_ts_ns > now)
+			pkts[i].meta_len = 0;
+	}
 }
 
 /* Descriptors [i, i + n) of a frame that will not be delivered. */
@@ -737,18 +862,18 @@ int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 		    unsigned int max)
 {
 	struct xsk_ring_cons *rx;
-	uint32_t idx, n, i, np;
+	uint32_t idx, n, i, np, meta = 0;
 	uint64_t bytes = 0;
 
 	if (xfrag_unlikely(!q || (!pkts && max)))
 		return -EINVAL;
 	rx = &q->s.rx;
-	xfrag_rxq__refill(q);
 	if (max > COPY_BATCH && q->copybreak)
 		max = COPY_BATCH;
 	/* With chains, peek a little further so the last frame completes. */
 	n = xsk_ring_cons__peek(rx, q->mb ? max + XFRAG_CHAIN_MAX_SEGS : max, &idx);
 	if (!n) {
+		xfrag_rxq__refill(q);
 		/* A syscall only when the kernel asks (or to busy-poll). */
 		if (q->busy_poll || (q->wakeup && xsk_ring_prod__needs_wakeup(&q->s.fill))) {
 			xfrag_sock_kick(&q->s, false);
@@ -760,15 +885,23 @@ int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 		for (i = 0; i < n; i++) {
 			fill_pkt(q, &pkts[i], xsk_ring_cons__rx_desc(rx, idx + i));
 			bytes += pkts[i].len;
+			meta |= pkts[i].meta_len;
 		}
 		xsk_ring_cons__release(rx, n);
 		ledger_take(q, pkts, n);
 		np = n;
 	} else {
 		np = recv_chains(q, pkts, max, idx, n, &bytes);
+		for (i = 0; i < np; i++)
+			meta |= pkts[i].meta_len;
 	}
+	if (meta)
+		check_stamps(q, pkts, np);
 	STAT_ADD(q->rx_packets, np);
 	STAT_ADD(q->rx_bytes, bytes);
+	/* Refill after taking the batch: the ledger then counts only what
+	 * the kernel really holds. */
+	xfrag_rxq__refill(q);
 	if (q->copybreak && np)
 		copy_small(q, pkts, np);
 	return (int)np;
@@ -900,6 +1033,7 @@ int xfrag_rxq__stats(struct xfrag_rxq *q, struct xfrag_rxq_stats *out)
 	s.zerocopy = q->s.zerocopy;
 	s.page_cross_ok = q->page_cross_ok;
 	s.dma = q->dma;
+	s.fill_target = __atomic_load_n(&q->fill_target, __ATOMIC_RELAXED);
 	/* Copy only what the caller's struct has room for. */
 	usz = out->sz < sizeof(s) ? out->sz : sizeof(s);
 	memcpy((char *)out + sizeof(size_t), (char *)&s + sizeof(size_t),

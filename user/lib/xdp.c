@@ -581,6 +581,18 @@ struct xfrag_xdp *xfrag_xdp__attach(const struct xfrag_xdp_opts *opts)
 	atomic_init(&x->refs, 1);
 	x->cfg.action = action;
 	x->cfg.flags = OPTS_GET(opts, meta, false) ? XFRAG_RX_F_META : 0;
+	{
+		uint32_t every = OPTS_GET(opts, meta_every, 0);
+
+		if (every > 32768 || (every && !is_pow2(every))) {
+			pr_err("xfrag_xdp__attach: meta_every %u: must be a power of two up to 32768 (0 or 1: every frame)",
+			       every);
+			free(x);
+			errno = EINVAL;
+			return NULL;
+		}
+		x->cfg.meta_mask = every > 1 ? every - 1 : 0;
+	}
 	err = filter_to_cfg(OPTS_GET(opts, filter, NULL), &x->cfg);
 	if (err)
 		goto err_free;
@@ -785,11 +797,27 @@ int xfrag_xdp__counters(struct xfrag_xdp *x, uint32_t queue,
 				dst[i] += src[i];
 		}
 	}
-	/* Fill what the caller's struct has room for, nothing beyond. */
-	n = out->sz - sizeof(size_t);
-	if (n > sizeof(sum))
-		n = sizeof(sum);
-	memcpy((char *)out + sizeof(size_t), &sum, n);
+	{
+		/* The program orders its counters for its cache line. */
+		struct xfrag_xdp_counters pub = {
+			.sz = sizeof(pub),
+			.seen = sum.seen,
+			.matched = sum.matched,
+			.redirected = sum.redirected,
+			.passed = sum.passed,
+			.dropped = sum.dropped,
+			.redirect_failed = sum.redirect_failed,
+			.malformed = sum.malformed,
+			.seen_bytes = sum.seen_bytes,
+			.redirected_bytes = sum.redirected_bytes,
+			.meta_failed = sum.meta_failed,
+		};
+
+		/* Fill what the caller's struct has room for, nothing beyond. */
+		n = out->sz < sizeof(pub) ? out->sz : sizeof(pub);
+		memcpy((char *)out + sizeof(size_t), (char *)&pub + sizeof(size_t),
+		       n - sizeof(size_t));
+	}
 out:
 	free(percpu);
 	return err;

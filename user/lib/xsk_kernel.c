@@ -5,6 +5,9 @@
  */
 #include <bpf/bpf.h>
 #include <dirent.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +80,25 @@ static uint8_t dma_kind(const char *ifname)
 	return strcmp(buf, "identity") ? XFRAG_DMA_TRANSLATED : XFRAG_DMA_IDENTITY;
 }
 
+/* ethtool -g: how many buffers a zero-copy driver keeps posted. */
+static uint32_t rx_ring_size(const char *ifname)
+{
+	struct ethtool_ringparam rp = { .cmd = ETHTOOL_GRINGPARAM };
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	uint32_t n = 0;
+
+	if (s < 0)
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&rp;
+	if (!ioctl(s, SIOCETHTOOL, &ifr))
+		n = rp.rx_pending;
+	close(s);
+	return n;
+}
+
 static int k_dev_info(void *ctx, const char *ifname, int ifindex,
 		      struct xfrag_dev_info *di)
 {
@@ -102,6 +124,7 @@ static int k_dev_info(void *ctx, const char *ifname, int ifindex,
 	di->rx_queues = count_queues(di->name, "rx-");
 	di->tx_queues = count_queues(di->name, "tx-");
 	di->dma = dma_kind(di->name);
+	di->rx_ring = rx_ring_size(di->name);
 	return 0;
 }
 

@@ -35,6 +35,7 @@ struct xfrag_dev_info {
 	uint32_t mtu;
 	uint32_t rx_queues; /* 0: unknown, do not judge */
 	uint32_t tx_queues;
+	uint32_t rx_ring;   /* the driver's RX ring entries (ethtool -g); 0: unknown */
 	bool up;
 	uint8_t dma; /* enum xfrag_dma */
 };
