@@ -7,6 +7,7 @@
  *   xdp.h    the XDP program: attach, XSKMAP, filter, counters
  *   rxq.h    rx queues: AF_XDP sockets fed by the frag caches
  *   txq.h    tx queues: frames carved at their length, bulk-released on completion
+ *   devtune.h device settings for busy polling, saved and restored
  */
 #ifndef XFRAG_XFRAG_H
 #define XFRAG_XFRAG_H
@@ -16,5 +17,6 @@
 #include "xdp.h"
 #include "rxq.h"
 #include "txq.h"
+#include "devtune.h"
 
 #endif

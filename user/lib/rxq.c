@@ -870,12 +870,22 @@ int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 	rx = &q->s.rx;
 	if (max > COPY_BATCH && q->copybreak)
 		max = COPY_BATCH;
+	/*
+	 * Busy polling: every call runs one NAPI poll of the queue on this
+	 * CPU (recvfrom -> sk_busy_loop), then takes what it delivered. A
+	 * poller that kicked only on an empty ring would leave NAPI to the
+	 * softirq of the sending CPU whenever frames were waiting.
+	 */
+	if (q->busy_poll) {
+		xfrag_sock_kick(&q->s, false);
+		STAT_ADD(q->wakeups, 1);
+	}
 	/* With chains, peek a little further so the last frame completes. */
 	n = xsk_ring_cons__peek(rx, q->mb ? max + XFRAG_CHAIN_MAX_SEGS : max, &idx);
 	if (!n) {
 		xfrag_rxq__refill(q);
-		/* A syscall only when the kernel asks (or to busy-poll). */
-		if (q->busy_poll || (q->wakeup && xsk_ring_prod__needs_wakeup(&q->s.fill))) {
+		/* Otherwise a syscall only when the kernel asks. */
+		if (!q->busy_poll && q->wakeup && xsk_ring_prod__needs_wakeup(&q->s.fill)) {
 			xfrag_sock_kick(&q->s, false);
 			STAT_ADD(q->wakeups, 1);
 		}
