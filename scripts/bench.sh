@@ -15,8 +15,11 @@
 #
 # usage: scripts/bench.sh [-r ROUNDS] [-t SECONDS] [-s "64 1500"] [-o DIR]
 #                         [-b BUILD] [-k "ceiling xfrag fixed"] [-m MTU] [-q] [-R DIR]
-#	-k  receivers: ceiling, xfrag, fixed (4096-byte frames), fixed2k (2048),
-#	    xfrag-cb, xfrag-r256, xfrag-r512, xfrag-r1k, xfrag-b16k, xfrag-b2m (scripts/measure.sh)
+#	-k  receivers: ceiling (a bare XDP_DROP program), xdpdrop (xfrag's program
+#	    in DROP mode), xfrag, xfrag-bp (--busy-poll), fixed (4096-byte frames),
+#	    fixed2k (2048), dpdk and dpdk0 (DPDK's af_xdp PMD, busy_budget 64 / 0;
+#	    scripts/setup-bench-deps.sh), xfrag-cb, xfrag-r256, xfrag-r512,
+#	    xfrag-r1k, xfrag-b16k, xfrag-b2m (scripts/measure.sh)
 #	-m  lab MTU (e.g. 9000 for jumbo frames; gen then sends them with AF_PACKET)
 #	-R DIR  only recompute DIR/summary.{json,md} from DIR/runs.jsonl
 #	-q  wait (up to BENCH_QUIET_WAIT seconds, default 300) before each
@@ -54,12 +57,14 @@ summarize() { # OUT: summary.json and summary.md from runs.jsonl
 		echo "| frame | receiver | frames/s (median) | min .. max | vs XDP_DROP ceiling | latency p50 / p99 / p99.9 | UMEM peak | drops |"
 		echo "|---:|---|---:|---:|---:|---:|---:|---:|"
 		jq -r '
-			def kname: {ceiling: "XDP_DROP ceiling", xfrag: "xfrag rx", fixed: "fixed-frames rx (4096)",
+			def kname: {ceiling: "XDP_DROP ceiling (bare program)", xdpdrop: "xfrag program, DROP mode",
+				    xfrag: "xfrag rx", "xfrag-bp": "xfrag rx --busy-poll", fixed: "fixed-frames rx (4096)",
+				    dpdk: "DPDK af_xdp PMD, testpmd rxonly", dpdk0: "DPDK af_xdp PMD, busy_budget=0",
 				    fixed2k: "fixed-frames rx (2048)", "xfrag-cb": "xfrag rx --copybreak 256",
 				    "xfrag-r256": "xfrag rx, rings of 256", "xfrag-r512": "xfrag rx, rings of 512",
 				    "xfrag-r1k": "xfrag rx, rings of 1024", "xfrag-b16k": "xfrag rx, 16 KiB blocks",
 				    "xfrag-b2m": "xfrag rx, 2 MiB blocks"}[.] // .;
-			def k: {ceiling: 0, xfrag: 1, fixed: 2, fixed2k: 3}[.] // 4;
+			def k: {ceiling: 0, xdpdrop: 1, xfrag: 2, "xfrag-bp": 3, dpdk: 4, dpdk0: 5, fixed: 6, fixed2k: 7}[.] // 8;
 			def n: if . == null then "-" else (. | floor | tostring) end;
 			def r2: (. * 100 | round | tostring) as $s
 				| if ($s | length) < 3 then "0." + ("00" + $s)[-2:] else $s[:-2] + "." + $s[-2:] end;
