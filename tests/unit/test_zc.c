@@ -238,6 +238,7 @@ struct load {
 	struct env *e;
 	struct xfrag_rxq *q1;
 	atomic_bool stop;        /* main: stop sending */
+	atomic_bool sent_all;    /* main: the sender has stopped, q1_sent is final */
 	_Atomic uint64_t q1_sent; /* frames the double put on queue 1's ring */
 	_Atomic uint64_t q1_seen; /* frames queue 1 has received so far */
 	uint64_t q1_got, q1_bad; /* the receiver's, read after join */
@@ -289,7 +290,7 @@ static void *q1_thread(void *arg)
 			idle = 0;
 			continue;
 		}
-		if (atomic_load(&l->stop) && next >= atomic_load(&l->q1_sent))
+		if (atomic_load(&l->sent_all) && next >= atomic_load(&l->q1_sent))
 			break;
 		if (++idle > 100000000 || now_ms() > deadline) {
 			l->q1_timeout = true;
@@ -410,6 +411,7 @@ TEST(zc_restart_one_queue_under_load)
 
 	atomic_store(&l.stop, true);
 	pthread_join(tt, NULL);
+	atomic_store(&l.sent_all, true);
 	pthread_join(rt, NULL);
 	expect_true(!l.q1_timeout);
 	expect_eq(l.q1_bad, 0);
