@@ -736,6 +736,48 @@ TEST(bind_retries_while_queue_busy)
 	xfrag_set_log(NULL, XFRAG_LOG_WARN);
 }
 
+/* ------------------------------------ the caller's XDP program's XSKMAP -- */
+
+TEST(xskmap_of_the_callers_program)
+{
+	struct xdbl_dev dev = zc_dev("zcm");
+	struct xfrag_rxq_opts o;
+	struct xdbl_stats ds;
+	struct xfrag_rxq *q;
+	uint64_t seq = 0;
+	struct env e;
+	int map;
+
+	dev.rx_queues = 8;
+	dev.teardown_binds = 1;
+	env_up(&e, &dev, 4 << 20, false);
+	/* A program of the caller's redirects by rx queue into its map. */
+	map = xdbl_map_create(e.d, 4);
+	assert_true(map > 0);
+	assert_eq(xdbl_dev_set_map(e.d, e.ifindex, map), 0);
+	o = env_qopts(&e, 1);
+	o.xsks_map_fd = map;
+	q = xfrag_rxq__create(e.u, NULL, &o);
+	assert_true(q);
+	expect_eq(xdbl_map_lookup(e.d, map, 1), xfrag_rxq__fd(q));
+	expect_eq(xdbl_map_lookup(e.d, map, 0), -ENOENT);
+	expect_eq(traffic(&e, q, 1, &seq, 200), 0);
+	expect_eq(send_frame(&e, 0, 0), -ENXIO); /* nobody in slot 0 */
+	xfrag_rxq__destroy(q);
+	expect_eq(xdbl_map_lookup(e.d, map, 1), -ENOENT);
+	expect_eq(send_frame(&e, 1, seq), -ENXIO);
+
+	/* A slot the map does not have: the create fails cleanly. */
+	xdbl_stats(e.d, &ds);
+	o.queue_id = 6;
+	errno = 0;
+	expect_true(!xfrag_rxq__create(e.u, NULL, &o));
+	expect_eq(errno, E2BIG);
+	expect_true(!env_qinfo(&e, 6).busy);
+	expect_eq(env_xsk(&e).quarantined, 0);
+	env_down(&e);
+}
+
 /* ------------------------------------------ 7: the ledger, step by step -- */
 
 TEST(ledger_matches_kernel_side)
@@ -847,4 +889,5 @@ TEST(ledger_matches_kernel_side)
 TEST_MAIN(T(zc_destroy_keeps_driver_chunks_until_teardown),
 	  T(zc_restart_one_queue_under_load), T(zc_tx_in_flight_at_destroy),
 	  T(zc_fill_entries_valid_for_the_dma_mapping), T(bind_modes),
-	  T(bind_retries_while_queue_busy), T(ledger_matches_kernel_side))
+	  T(bind_retries_while_queue_busy), T(xskmap_of_the_callers_program),
+	  T(ledger_matches_kernel_side))
