@@ -185,17 +185,23 @@ static int do_bind(struct xfrag_sock *s, const struct xfrag_sock_params *p,
  * was zero-copy's own (EOPNOTSUPP: no driver support, as on veth or with
  * multi-buffer the driver cannot chain; EINVAL: the MTU does not fit the
  * chunk, or the driver refuses the geometry; ENOMEM/ENOSPC: DMA mapping;
- * EBUSY from a queue held by a memory provider), and it is logged. A queue
- * still held by a socket that just closed makes both fail with EBUSY.
+ * EBUSY from a queue held by a memory provider), and it is logged.
+ *
+ * EBUSY is ambiguous: it is also what a queue still held by the pool of a
+ * socket that just closed says, and that pool may be torn down between the
+ * two binds; the copy bind would then succeed and fix the UMEM in copy mode
+ * on a zero-copy device. So EBUSY goes back to the caller's retry loop,
+ * which starts again with zero-copy, and falls back only on the @last try.
  */
-static int bind_first(struct xfrag_sock *s, const struct xfrag_sock_params *p)
+static int bind_first(struct xfrag_sock *s, const struct xfrag_sock_params *p,
+		      bool last)
 {
 	int err, zerr;
 
 	if (p->bind_mode == XFRAG_BIND_COPY)
 		return do_bind(s, p, (uint16_t)bind_flags(p, false), -1);
 	zerr = do_bind(s, p, (uint16_t)bind_flags(p, true), -1);
-	if (!zerr || p->bind_mode == XFRAG_BIND_ZEROCOPY)
+	if (!zerr || p->bind_mode == XFRAG_BIND_ZEROCOPY || (zerr == -EBUSY && !last))
 		return zerr;
 	err = do_bind(s, p, (uint16_t)bind_flags(p, false), -1);
 	if (!err && zerr != -EOPNOTSUPP)
@@ -281,7 +287,7 @@ int xfrag_sock_open(struct xfrag_umem *u, const struct xfrag_sock_params *p,
 		err = sock_prepare(u, p, s, !shared);
 		if (!err)
 			err = shared ? do_bind(s, p, XDP_SHARED_UMEM, u->socks->fd) :
-				       bind_first(s, p);
+				       bind_first(s, p, tries >= 9);
 		if (!err)
 			break;
 		sock_discard(s);
