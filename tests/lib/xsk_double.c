@@ -446,6 +446,8 @@ static int op_dev_info(void *ctx, const char *ifname, int ifindex,
 		out->tx_queues = v->cfg.tx_queues;
 		out->up = !v->cfg.down;
 		out->dma = v->cfg.dma;
+		/* ethtool -g: the hardware ring a zero-copy driver keeps full. */
+		out->rx_ring = v->cfg.hw_ring;
 		err = 0;
 		break;
 	}

@@ -70,6 +70,8 @@ struct xfrag_umem {
 struct xfrag_xdp;
 XFRAG_HIDDEN void xfrag_xdp_get(struct xfrag_xdp *x);
 XFRAG_HIDDEN void xfrag_xdp_put(struct xfrag_xdp *x);
+/* The program puts struct xfrag_meta in front of (some) frames. */
+XFRAG_HIDDEN bool xfrag_xdp_annotates(const struct xfrag_xdp *x);
 XFRAG_HIDDEN void xfrag_umem_get(struct xfrag_umem *u);
 XFRAG_HIDDEN void xfrag_umem_put(struct xfrag_umem *u);
 

@@ -69,6 +69,7 @@ struct xfrag_rxq {
 	uint32_t fill_floor, fill_max, refill_batch;
 	uint32_t calm;
 	bool adaptive;
+	bool meta;                  /* the XDP program annotates (some) frames */
 	bool wakeup;
 	bool busy_poll;
 	bool mb;
@@ -399,6 +400,7 @@ struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
 	if (xdp)
 		xfrag_xdp_get(xdp);
 	q->xdp = xdp;
+	q->meta = xdp && xfrag_xdp_annotates(xdp);
 	xfrag_umem_get(umem);
 	pr_info("%s queue %u: frame %u, headroom %u, %u chunks/block, %s, %s%s",
 		q->ifname, q->queue_id, q->frame_size, q->headroom,
@@ -602,7 +604,8 @@ int xfrag_rxq__refill(struct xfrag_rxq *q)
 		return 0;
 	cons = __atomic_load_n(fill->consumer, __ATOMIC_ACQUIRE);
 	level = fill->cached_prod - cons;
-	if (q->adaptive)
+	/* (The first refill finds an empty ring because it is the first.) */
+	if (q->adaptive && q->fill_posted)
 		adapt_target(q, level);
 	if (have >= q->fill_target)
 		return 0;
@@ -711,8 +714,12 @@ static void fill_pkt(struct xfrag_rxq *q, struct xfrag_pkt *pk,
 	pk->len = d->len;
 	pk->addr = xsk_umem__extract_addr(d->addr);
 	pk->chain = XFRAG_NO_ADDR;
-	/* The program marks frames it annotated; confirmed below. */
-	pk->meta_len = (m->flags & XFRAG_META_MAGIC_MASK) == XFRAG_META_MAGIC ?
+	/*
+	 * The program marks frames it annotated (confirmed by check_stamps).
+	 * Without an annotating program the bytes before the data are the
+	 * chunk's old contents: not even looked at.
+	 */
+	pk->meta_len = q->meta && (m->flags & XFRAG_META_MAGIC_MASK) == XFRAG_META_MAGIC ?
 			       sizeof(*m) : 0;
 	pk->nsegs = 1;
 	pk->flags = 0;

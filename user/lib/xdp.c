@@ -702,6 +702,11 @@ void xfrag_xdp_put(struct xfrag_xdp *x)
 	free(x);
 }
 
+bool xfrag_xdp_annotates(const struct xfrag_xdp *x)
+{
+	return x->cfg.flags & XFRAG_RX_F_META;
+}
+
 void xfrag_xdp__detach(struct xfrag_xdp *x)
 {
 	struct log_hooks logs;
