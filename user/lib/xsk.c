@@ -18,6 +18,9 @@
 #include "internal.h"
 #include "xsk_internal.h"
 
+/* Binds of a busy queue before giving up: backoff 2, 4, ... 64 ms, ~0.3 s. */
+#define BIND_TRIES 10
+
 static void sleep_ms(unsigned int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -287,12 +290,12 @@ int xfrag_sock_open(struct xfrag_umem *u, const struct xfrag_sock_params *p,
 		err = sock_prepare(u, p, s, !shared);
 		if (!err)
 			err = shared ? do_bind(s, p, XDP_SHARED_UMEM, u->socks->fd) :
-				       bind_first(s, p, tries >= 9);
+				       bind_first(s, p, tries + 1 >= BIND_TRIES);
 		if (!err)
 			break;
 		sock_discard(s);
 		/* A queue whose socket just closed stays busy for a while. */
-		if (err != -EBUSY || tries >= 9) {
+		if (err != -EBUSY || tries + 1 >= BIND_TRIES) {
 			if (err == -EBUSY)
 				pr_err("%s queue %u is busy: another AF_XDP socket is bound to it (or its last one is still being torn down)",
 				       p->ifname, p->queue_id);
