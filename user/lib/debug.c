@@ -198,3 +198,15 @@ void xfrag_debug_recycled(struct xfrag_umem *u, uint32_t blk)
 	d->live[blk] = 0;
 	pthread_mutex_unlock(&d->lock);
 }
+
+/* Frag references the table counts on @blk (for the census). */
+int64_t xfrag_debug_block_refs(struct xfrag_umem *u, uint32_t blk)
+{
+	struct xfrag_debug *d = u->dbg;
+	int64_t v;
+
+	pthread_mutex_lock(&d->lock);
+	v = d->live[blk];
+	pthread_mutex_unlock(&d->lock);
+	return v;
+}
