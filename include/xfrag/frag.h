@@ -207,6 +207,12 @@ XFRAG_API unsigned int __xfrag_block_bad(struct xfrag_umem *umem,
 XFRAG_API unsigned int __xfrag_debug_put(struct xfrag_umem *umem,
 					 uint64_t addr, int32_t count,
 					 bool drain);
+XFRAG_API unsigned int __xfrag_debug_put_bulk(struct xfrag_umem *umem,
+					     const uint64_t *addrs,
+					     unsigned int n);
+XFRAG_API unsigned int __xfrag_debug_cache_put_bulk(struct xfrag_cache *c,
+						   const uint64_t *addrs,
+						   unsigned int n);
 XFRAG_API void __xfrag_debug_alloc(struct xfrag_cache *c, uint64_t addr,
 				   uint32_t size);
 XFRAG_API int __xfrag_cache_refill(struct xfrag_cache *c);
@@ -367,13 +373,9 @@ static inline unsigned int xfrag_umem__release_bulk(struct xfrag_umem *umem,
 						    const uint64_t *addrs,
 						    unsigned int n)
 {
-	unsigned int i, atomics = 0;
-
-	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug)) {
-		for (i = 0; i < n; i++)
-			atomics += __xfrag_debug_put(umem, addrs[i], 1, false);
-		return atomics;
-	}
+	/* debug_frags: each frag is checked, then all released as below. */
+	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
+		return __xfrag_debug_put_bulk(umem, addrs, n);
 	return __xfrag_release_runs(umem, NULL, addrs, n);
 }
 
@@ -395,7 +397,7 @@ static inline unsigned int xfrag_cache__release_bulk(struct xfrag_cache *c,
 						     unsigned int n)
 {
 	if (xfrag_unlikely(c->debug))
-		return xfrag_umem__release_bulk(c->umem, addrs, n);
+		return __xfrag_debug_cache_put_bulk(c, addrs, n);
 	return __xfrag_release_runs(c->umem, c, addrs, n);
 }
 
