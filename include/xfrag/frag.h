@@ -52,7 +52,7 @@ struct xfrag_umem;
 struct xfrag_block {
 	_Atomic int32_t refcnt;  /* 0 while in the pool */
 	_Atomic uint32_t next;   /* pool free-list link */
-	_Atomic uint16_t owner;  /* queue id of the carving cache, or NO_OWNER */
+	_Atomic uint16_t owner;  /* queue id of the carving cache; NO_OWNER in the pool */
 	uint16_t flags;
 	uint32_t pad;
 };
@@ -120,8 +120,9 @@ struct xfrag_umem_stats {
 	uint64_t size;
 	uint32_t block_size;
 	uint32_t nblocks;
-	uint32_t blocks_free;    /* in the pool */
-	uint32_t blocks_in_use;  /* owned by a cache or pinned by frags */
+	uint32_t blocks_free;    /* in the pool; a cache's spare is not free */
+	uint32_t blocks_in_use;  /* the others: caches' current and spare blocks,
+				  * detached blocks pinned by live frags */
 	uint32_t backing;        /* enum xfrag_backing */
 	uint32_t hugepages_needed; /* 2 MiB pages it takes to back the area */
 	uint64_t pool_empty;     /* pops that found the pool empty */
@@ -155,6 +156,10 @@ XFRAG_API void xfrag_umem__destroy(struct xfrag_umem *umem);
  * xfrag_umem__stats() - snapshot the block accounting
  * @umem: the UMEM
  * @stats: filled in
+ *
+ * One pass over the block table, no lock: a block is free when its count
+ * is zero and it has no owner. A cache's spare has count zero but keeps its
+ * owner, so it is in use: only that cache will carve it.
  *
  * Context: any thread; the counts are read without a lock and may be a
  * moment apart.
@@ -206,6 +211,12 @@ XFRAG_API unsigned int __xfrag_block_bad(struct xfrag_umem *umem,
 XFRAG_API unsigned int __xfrag_debug_put(struct xfrag_umem *umem,
 					 uint64_t addr, int32_t count,
 					 bool drain);
+XFRAG_API unsigned int __xfrag_debug_put_bulk(struct xfrag_umem *umem,
+					     const uint64_t *addrs,
+					     unsigned int n);
+XFRAG_API unsigned int __xfrag_debug_cache_put_bulk(struct xfrag_cache *c,
+						   const uint64_t *addrs,
+						   unsigned int n);
 XFRAG_API void __xfrag_debug_alloc(struct xfrag_cache *c, uint64_t addr,
 				   uint32_t size);
 XFRAG_API int __xfrag_cache_refill(struct xfrag_cache *c);
@@ -366,13 +377,9 @@ static inline unsigned int xfrag_umem__release_bulk(struct xfrag_umem *umem,
 						    const uint64_t *addrs,
 						    unsigned int n)
 {
-	unsigned int i, atomics = 0;
-
-	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug)) {
-		for (i = 0; i < n; i++)
-			atomics += __xfrag_debug_put(umem, addrs[i], 1, false);
-		return atomics;
-	}
+	/* debug_frags: each frag is checked, then all released as below. */
+	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
+		return __xfrag_debug_put_bulk(umem, addrs, n);
 	return __xfrag_release_runs(umem, NULL, addrs, n);
 }
 
@@ -394,7 +401,7 @@ static inline unsigned int xfrag_cache__release_bulk(struct xfrag_cache *c,
 						     unsigned int n)
 {
 	if (xfrag_unlikely(c->debug))
-		return xfrag_umem__release_bulk(c->umem, addrs, n);
+		return __xfrag_debug_cache_put_bulk(c, addrs, n);
 	return __xfrag_release_runs(c->umem, c, addrs, n);
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # RX path end to end: run one rx-test scenario on a fresh veth lab.
 #   test_rx.sh RX_TEST_BINARY SCENARIO
-# Frame sizes 2048, 2304, 3000 and 4096 each run the 'frame' scenario;
+# Frame sizes 2048, 2304, 3000 and 4096 (with headrooms) each run 'frame';
 # 'queues' gets a 2-queue veth; 'sigterm' checks the exit leaves no XDP.
 set -u
 bin=$1 scen=$2
@@ -46,9 +46,10 @@ jumbo)
 	;;
 frame)
 	lab_up || exit 1
-	for fs in 2048 2304 3000 4096; do
-		echo "--- frame size $fs"
-		"$bin" frame "$LAB_HOST_IF" "$LAB_NS" "$LAB_NS_IF" "$fs" || rc=1
+	# frame size:headroom; the frame must land at chunk + 256 + headroom
+	for spec in 2048:0 2304:128 3000:200 4096:1000; do
+		echo "--- frame size ${spec%:*}, headroom ${spec#*:}"
+		"$bin" frame "$LAB_HOST_IF" "$LAB_NS" "$LAB_NS_IF" "${spec%:*}" "${spec#*:}" || rc=1
 	done
 	;;
 sigterm)

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Unit tests of the frag allocator: carving, reuse, pool, release, drain. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "test.h"
@@ -29,17 +33,52 @@ static uint32_t blocks_free(struct xfrag_umem *u)
 	return s.blocks_free;
 }
 
-/* debug_frags builds track every frag: releases then take the slow path,
- * and a foreign address aborts (tests/unit/test_debug_frags.c covers it). */
+/* debug_frags builds track every frag on top of the same release paths;
+ * misuse aborts (tests/unit/test_debug_frags.c checks the messages). */
 static bool debug_on(struct xfrag_umem *u)
 {
 	return xfrag_umem__hot(u)->debug;
+}
+
+/* Release @addr in a child process: did it die of SIGABRT? */
+static bool release_aborts(struct xfrag_umem *u, uint64_t addr)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 2);
+		xfrag_umem__release(u, addr);
+		_exit(0);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	       WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
 }
 
 static int32_t refcnt(struct xfrag_umem *u, uint32_t blk)
 {
 	return atomic_load(&xfrag_umem__hot(u)->blocks[blk].refcnt);
 }
+
+/* Every block in exactly one place, and this many in each. */
+#define expect_census(u, pool, current, spare, pinned, refs)                   \
+	do {                                                                   \
+		struct xfrag_census cs_;                                       \
+		char m_[320];                                                  \
+		int r_ = xfrag_census((u), &cs_, NULL);                        \
+                                                                               \
+		xfrag_census_format(&cs_, m_, sizeof(m_));                     \
+		if (r_ || cs_.blocks[XFRAG_PLACE_POOL] != (pool) ||            \
+		    cs_.blocks[XFRAG_PLACE_CURRENT] != (current) ||            \
+		    cs_.blocks[XFRAG_PLACE_SPARE] != (spare) ||                \
+		    cs_.blocks[XFRAG_PLACE_PINNED] != (pinned) ||              \
+		    cs_.live_refs != (refs))                                   \
+			test_fail_(__FILE__, __LINE__,                         \
+				   "census %d: %s; want pool %u current %u spare %u pinned %u, %u refs", \
+				   r_, m_, (pool), (current), (spare), (pinned), (refs)); \
+	} while (0)
 
 TEST(carve_order_and_alignment)
 {
@@ -63,11 +102,13 @@ TEST(carve_order_and_alignment)
 	expect_eq(c->bias, XFRAG_BIAS - 3);
 	expect_eq(refcnt(u, 0), XFRAG_BIAS); /* no atomic on the fast path */
 	expect_eq(blocks_free(u), 3);
+	expect_census(u, 3u, 1u, 0u, 0u, 3u);
 	xfrag_umem__release(u, a);
 	xfrag_umem__release(u, b);
 	xfrag_umem__release(u, d);
 	xfrag_cache__destroy(c);
 	expect_eq(blocks_free(u), 4);
+	expect_census(u, 4u, 0u, 0u, 0u, 0u);
 	xfrag_umem__destroy(u);
 }
 
@@ -145,6 +186,7 @@ TEST(refill_from_pool_and_last_release_recycles)
 	/* The old block is detached: its count is exactly its live frags. */
 	expect_eq(refcnt(u, 0), 16);
 	expect_eq(blocks_free(u), 2);
+	expect_census(u, 2u, 1u, 0u, 1u, 17u);
 	for (i = 0; i < 15; i++)
 		xfrag_umem__release(u, a[i]);
 	expect_eq(blocks_free(u), 2);
@@ -159,11 +201,13 @@ TEST(refill_from_pool_and_last_release_recycles)
 
 		assert_eq(xfrag_cache__alloc(c2, 64, 0, &x), 0);
 		expect_eq(x / BLK, 1); /* block 1 was freed last */
+		expect_census(u, 3u, 1u, 0u, 0u, 1u); /* c2's block; c has none */
 		xfrag_umem__release(u, x);
 		xfrag_cache__destroy(c2);
 	}
 	xfrag_cache__destroy(c);
 	expect_eq(blocks_free(u), 4);
+	expect_census(u, 4u, 0u, 0u, 0u, 0u);
 	xfrag_umem__destroy(u);
 }
 
@@ -210,8 +254,7 @@ TEST(bulk_release_coalesces_per_block)
 	atomics = xfrag_umem__release_bulk(u, a, 96);
 	/* Blocks 0 and 1: we held every reference, so no atomic at all;
 	 * block 2: one subtraction for its 32 frags. */
-	if (!debug_on(u))
-		expect_eq(atomics, 1);
+	expect_eq(atomics, 1);
 	expect_eq(refcnt(u, 2), XFRAG_BIAS - 32);
 	expect_eq(blocks_free(u), 7);
 
@@ -224,15 +267,13 @@ TEST(bulk_release_coalesces_per_block)
 
 		unsigned int at = xfrag_umem__release_bulk(u, mixed, 6);
 
-		if (!debug_on(u))
-			expect_eq(at, 6);
+		expect_eq(at, 6);
 		for (i = 0; i < 64; i++)
 			if (i > 2 && !(i >= 40 && i <= 42))
 				rest[k++] = a[i];
 		expect_eq(k, 58);
 		at = xfrag_umem__release_bulk(u, rest, 58);
-		if (!debug_on(u))
-			expect_true(at <= 2);
+		expect_true(at <= 2);
 	}
 	expect_eq(xfrag_umem__release_bulk(u, a, 0), 0);
 	xfrag_cache__destroy(c);
@@ -252,11 +293,6 @@ TEST(owner_release_without_atomics)
 	uint64_t a[64], b[64];
 	unsigned int at;
 
-	if (debug_on(u)) { /* the debug build tracks each frag the slow way */
-		xfrag_cache__destroy(c);
-		xfrag_umem__destroy(u);
-		return;
-	}
 	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 64), 64); /* blocks 0, 1 */
 	expect_eq(c->drains, 1); /* block 0 detached with 32 live frags */
 	at = xfrag_cache__release_bulk(c, a, 64);
@@ -265,7 +301,8 @@ TEST(owner_release_without_atomics)
 	expect_eq(c->spare, 0);        /* block 0 kept back */
 	expect_eq(c->bias, XFRAG_BIAS); /* block 1 whole again */
 	expect_eq(refcnt(u, 1), XFRAG_BIAS);
-	expect_eq(blocks_free(u), 7);   /* the spare has count 0 */
+	expect_eq(blocks_free(u), 6);   /* the spare is not free */
+	expect_census(u, 6u, 1u, 1u, 0u, 0u);
 	/* Block 1 is reused in place without a drain; then the spare. */
 	assert_eq(xfrag_cache__alloc_burst(c, 2048, b, 64), 64);
 	expect_eq(b[0], 2 * BLK - 2048);
@@ -274,11 +311,98 @@ TEST(owner_release_without_atomics)
 	expect_eq(c->drains, 2);
 	expect_eq(c->pool_takes, 2);    /* blocks 0 and 1 only, ever */
 	expect_eq(c->spare, XFRAG_NO_BLOCK);
+	expect_census(u, 6u, 1u, 0u, 1u, 64u);
 	/* Another thread's view: the same frags through the shared path. */
 	at = xfrag_umem__release_bulk(u, b, 64);
 	expect_eq(at, 1); /* the owned block 0; block 1 by the shortcut */
 	xfrag_cache__destroy(c);
 	expect_eq(blocks_free(u), 8);
+	expect_census(u, 8u, 0u, 0u, 0u, 0u);
+	xfrag_umem__destroy(u);
+}
+
+/*
+ * The census itself: each way a block can go astray is reported, with the
+ * block, so that a green census means every block is where it should be.
+ */
+TEST(census_finds_lost_duplicated_and_miscounted_blocks)
+{
+	struct xfrag_umem *u = mk_umem(4, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	struct xfrag_census cs;
+	uint8_t where[4];
+	uint32_t blk;
+	uint64_t a;
+
+	assert_true(c);
+	assert_eq(xfrag_cache__alloc(c, 100, 0, &a), 0); /* block 0 current */
+	expect_eq(xfrag_census(u, &cs, where), 0);
+	expect_eq(cs.caches, 1);
+	expect_eq(where[0], XFRAG_PLACE_CURRENT);
+	expect_eq(where[1], XFRAG_PLACE_POOL);
+	expect_eq(cs.live_refs, 1);
+
+	/* A block taken off the list and put nowhere is lost. */
+	blk = xfrag_pool_pop(u);
+	expect_eq(blk, 1);
+	expect_eq(xfrag_census(u, &cs, where), -EUCLEAN);
+	expect_eq(cs.lost, 1);
+	expect_eq(where[1], XFRAG_PLACE_NONE);
+	expect_eq(cs.first_bad, 1);
+	/* ... and a pool block with a count is two places at once. */
+	xfrag_pool_push(u, blk);
+	expect_eq(xfrag_census(u, &cs, NULL), 0);
+	atomic_store(&xfrag_umem__hot(u)->blocks[2].refcnt, 3);
+	expect_eq(xfrag_census(u, &cs, where), -EUCLEAN);
+	expect_eq(cs.duplicated, 1);
+	expect_eq(where[2], XFRAG_PLACE_MANY);
+	atomic_store(&xfrag_umem__hot(u)->blocks[2].refcnt, 0);
+
+	/* A spare has count 0 (no frag live) and keeps an owner, which tells
+	 * it from a free block; a current block has a count >= its bias. */
+	blk = xfrag_pool_pop(u);
+	c->spare = blk;
+	expect_eq(xfrag_census(u, &cs, NULL), -EUCLEAN); /* no owner */
+	expect_eq(cs.bad_counts, 1);
+	atomic_store(&xfrag_umem__hot(u)->blocks[blk].owner, 0);
+	expect_eq(xfrag_census(u, &cs, where), 0);
+	expect_eq(where[blk], XFRAG_PLACE_SPARE);
+	expect_eq(blocks_free(u), 2); /* the spare is not free */
+	atomic_store(&xfrag_umem__hot(u)->blocks[blk].refcnt, -1);
+	expect_eq(xfrag_census(u, &cs, NULL), -EUCLEAN);
+	expect_eq(cs.bad_counts, 1);
+	atomic_store(&xfrag_umem__hot(u)->blocks[blk].refcnt, 0);
+	c->bias += 2; /* more references back than were handed out */
+	expect_eq(xfrag_census(u, &cs, NULL), -EUCLEAN);
+	expect_eq(cs.bad_counts, 1);
+	c->bias -= 2;
+
+	/* Two caches carving one block. */
+	{
+		struct xfrag_cache *c2 = xfrag_cache__create(u, NULL);
+		uint64_t b;
+
+		assert_eq(xfrag_cache__alloc(c2, 100, 0, &b), 0);
+		expect_eq(xfrag_census(u, &cs, NULL), 0);
+		expect_eq(cs.caches, 2);
+		blk = c2->block;
+		c2->block = c->block;
+		expect_eq(xfrag_census(u, &cs, NULL), -EUCLEAN);
+		expect_eq(cs.duplicated, 1);
+		/* ... and c2's own block looks detached (count > 0). */
+		expect_eq(cs.blocks[XFRAG_PLACE_PINNED], 1);
+		c2->block = blk;
+		xfrag_umem__release(u, b);
+		xfrag_cache__destroy(c2);
+	}
+	xfrag_umem__release(u, a);
+	xfrag_cache__destroy(c);
+	expect_census(u, 4u, 0u, 0u, 0u, 0u);
+
+	/* A block pushed twice: the list loops back on itself. */
+	xfrag_pool_push(u, 0);
+	expect_eq(xfrag_census(u, &cs, NULL), -EUCLEAN);
+	expect_eq(cs.duplicated, 1);
 	xfrag_umem__destroy(u);
 }
 
@@ -424,8 +548,11 @@ TEST(bad_arguments)
 	expect_eq(xfrag_cache__alloc_bulk(c, BLK + 1, &a, 1), -EINVAL);
 	expect_eq(xfrag_cache__allocs(c), 1);
 
-	/* A foreign address is counted, never written through. */
-	if (!debug_on(u)) {
+	/* A foreign address is counted, never written through; a debug
+	 * build stops right there. */
+	if (debug_on(u)) {
+		expect_true(release_aborts(u, 5 * BLK));
+	} else {
 		xfrag_umem__release(u, 5 * BLK);
 		xfrag_umem__stats(u, &s);
 		expect_eq(s.bad_release, 1);
@@ -543,6 +670,7 @@ TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
 	  T(refill_from_pool_and_last_release_recycles),
 	  T(drain_drops_many_references), T(bulk_release_coalesces_per_block),
 	  T(owner_release_without_atomics),
+	  T(census_finds_lost_duplicated_and_miscounted_blocks),
 	  T(unaligned_descriptor_addresses_release),
 	  T(pool_exhaustion_is_clean_and_recovers), T(alloc_bulk_all_or_nothing),
 	  T(extra_references), T(no_page_cross_carving), T(bad_arguments),

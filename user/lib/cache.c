@@ -32,6 +32,11 @@ struct xfrag_cache *xfrag_cache__create(struct xfrag_umem *umem,
 		if (c->max_size > 4096)
 			c->max_size = 4096;
 	}
+	if (xfrag_cache_register(umem, c)) {
+		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return c;
 }
 
@@ -146,7 +151,44 @@ void xfrag_cache__destroy(struct xfrag_cache *c)
 	if (!c)
 		return;
 	xfrag_cache__flush(c);
+	xfrag_cache_unregister(c->umem, c);
 	free(c);
+}
+
+/* The census must see every cache's blocks: keep a list per UMEM. */
+int xfrag_cache_register(struct xfrag_umem *u, struct xfrag_cache *c)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&u->caches_lock);
+	if (u->ncaches == u->caches_cap) {
+		uint32_t cap = u->caches_cap ? 2 * u->caches_cap : 8;
+		struct xfrag_cache **a = realloc(u->caches, cap * sizeof(*a));
+
+		if (!a) {
+			err = -ENOMEM;
+			goto out;
+		}
+		u->caches = a;
+		u->caches_cap = cap;
+	}
+	u->caches[u->ncaches++] = c;
+out:
+	pthread_mutex_unlock(&u->caches_lock);
+	return err;
+}
+
+void xfrag_cache_unregister(struct xfrag_umem *u, struct xfrag_cache *c)
+{
+	uint32_t i;
+
+	pthread_mutex_lock(&u->caches_lock);
+	for (i = 0; i < u->ncaches; i++)
+		if (u->caches[i] == c) {
+			u->caches[i] = u->caches[--u->ncaches];
+			break;
+		}
+	pthread_mutex_unlock(&u->caches_lock);
 }
 
 int xfrag_cache__alloc_bulk(struct xfrag_cache *c, uint32_t size,

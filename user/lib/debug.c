@@ -2,8 +2,10 @@
 /*
  * Frag tracking for -Ddebug_frags=true builds (or xfrag_umem_opts.debug_frags):
  * every carved frag is recorded, and a release of an address that was never
- * carved, a second release, or a block count going below zero aborts with a
- * message naming the address. Slow by design: one mutex, one hash table.
+ * carved, a second release, a release of a frag whose block was recycled
+ * since, or a block count going below zero aborts with a message naming the
+ * address. The checks run before the ordinary release path, which then
+ * runs unchanged. Slow by design: one mutex, one hash table.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -156,21 +158,23 @@ void xfrag_debug_ref(struct xfrag_umem *u, uint64_t addr)
 	pthread_mutex_unlock(&d->lock);
 }
 
-unsigned int __xfrag_debug_put(struct xfrag_umem *u, uint64_t addr,
-			       int32_t count, bool drain)
+/* Check one release against the table and account it; under d->lock. */
+static void check_put(struct xfrag_umem *u, struct xfrag_debug *d, uint64_t addr,
+		      int32_t count, bool drain)
 {
-	struct xfrag_debug *d = u->dbg;
 	uint32_t blk = blk_of(u, addr);
 	struct frag_rec *r;
 	int32_t rc;
 
 	addr &= XFRAG_ADDR_MASK;
-	pthread_mutex_lock(&d->lock);
 	if (!drain) {
 		r = &d->tab[slot_of(d, addr)];
-		if (r->addr != addr || r->gen != d->gen[blk])
+		if (r->addr != addr)
 			xfrag_debug_fail("release of 0x%llx, which was never allocated",
 					 (unsigned long long)addr);
+		if (r->gen != d->gen[blk])
+			xfrag_debug_fail("stale release of 0x%llx: block %u was recycled since the frag was carved",
+					 (unsigned long long)addr, blk);
 		if (r->refs <= 0)
 			xfrag_debug_fail("double release of 0x%llx",
 					 (unsigned long long)addr);
@@ -182,8 +186,64 @@ unsigned int __xfrag_debug_put(struct xfrag_umem *u, uint64_t addr,
 				 count, (unsigned long long)addr, blk,
 				 (long long)d->live[blk], rc);
 	d->live[blk] -= count;
+}
+
+/*
+ * The checks come on top of the real release, not instead of it: a debug
+ * build runs the same accounting (runs, bias give-back, spare) as any other.
+ */
+unsigned int __xfrag_debug_put(struct xfrag_umem *u, uint64_t addr,
+			       int32_t count, bool drain)
+{
+	struct xfrag_debug *d = u->dbg;
+
+	pthread_mutex_lock(&d->lock);
+	check_put(u, d, addr, count, drain);
 	pthread_mutex_unlock(&d->lock);
 	return __xfrag_block_put(u, addr, count);
+}
+
+static unsigned int debug_put_bulk(struct xfrag_umem *u, struct xfrag_cache *c,
+				   const uint64_t *addrs, unsigned int n)
+{
+	struct xfrag_debug *d = u->dbg;
+	uint32_t spare = c ? c->spare : XFRAG_NO_BLOCK;
+	unsigned int i, atomics;
+
+	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < n; i++)
+		check_put(u, d, addrs[i], 1, false);
+	pthread_mutex_unlock(&d->lock);
+	atomics = __xfrag_release_runs(u, c, addrs, n);
+	/* A block that just became the spare will be carved again: its old
+	 * frags (some perhaps dropped by a drain) are stale from now on. */
+	if (c && spare == XFRAG_NO_BLOCK && c->spare != XFRAG_NO_BLOCK)
+		xfrag_debug_recycled(u, c->spare);
+	return atomics;
+}
+
+unsigned int __xfrag_debug_put_bulk(struct xfrag_umem *u, const uint64_t *addrs,
+				    unsigned int n)
+{
+	return debug_put_bulk(u, NULL, addrs, n);
+}
+
+unsigned int __xfrag_debug_cache_put_bulk(struct xfrag_cache *c,
+					  const uint64_t *addrs, unsigned int n)
+{
+	return debug_put_bulk(c->umem, c, addrs, n);
+}
+
+/* Frag references the table counts on @blk (for the census). */
+int64_t xfrag_debug_block_refs(struct xfrag_umem *u, uint32_t blk)
+{
+	struct xfrag_debug *d = u->dbg;
+	int64_t v;
+
+	pthread_mutex_lock(&d->lock);
+	v = d->live[blk];
+	pthread_mutex_unlock(&d->lock);
+	return v;
 }
 
 void xfrag_debug_recycled(struct xfrag_umem *u, uint32_t blk)

@@ -27,7 +27,7 @@ xfrag_log(enum xfrag_log_level level, const char *fmt, ...);
  * (ABA). LIFO on purpose: the block freed last is the one most likely still
  * in cache when the kernel copies the next frame into it.
  * No free-block counter: it would cost two more atomics per block;
- * xfrag_umem__stats() counts blocks whose refcount is zero instead.
+ * xfrag_umem__stats() counts blocks with count zero and no owner instead.
  */
 struct xfrag_pool {
 	_Atomic uint64_t head __attribute__((aligned(XFRAG_CACHELINE)));
@@ -65,6 +65,11 @@ struct xfrag_umem {
 	struct xfrag_quarantine *quarantine;
 	uint64_t quarantined; /* chunks waiting for their queue's teardown */
 	uint64_t reclaimed;   /* chunks the quarantine has returned */
+	/* Every live frag cache of this UMEM, for the block census. Control
+	 * plane only: caches register on create and leave on destroy. */
+	pthread_mutex_t caches_lock;
+	struct xfrag_cache **caches;
+	uint32_t ncaches, caches_cap;
 };
 
 struct xfrag_xdp;
@@ -79,12 +84,68 @@ XFRAG_HIDDEN void xfrag_pool_init(struct xfrag_umem *u);
 XFRAG_HIDDEN void xfrag_pool_push(struct xfrag_umem *u, uint32_t blk);
 XFRAG_HIDDEN uint32_t xfrag_pool_pop(struct xfrag_umem *u);
 
+XFRAG_HIDDEN int xfrag_cache_register(struct xfrag_umem *u, struct xfrag_cache *c);
+XFRAG_HIDDEN void xfrag_cache_unregister(struct xfrag_umem *u, struct xfrag_cache *c);
+
 XFRAG_HIDDEN int xfrag_debug_init(struct xfrag_umem *u);
 XFRAG_HIDDEN void xfrag_debug_free(struct xfrag_umem *u);
 XFRAG_HIDDEN void xfrag_debug_ref(struct xfrag_umem *u, uint64_t addr);
 XFRAG_HIDDEN void xfrag_debug_recycled(struct xfrag_umem *u, uint32_t blk);
+XFRAG_HIDDEN int64_t xfrag_debug_block_refs(struct xfrag_umem *u, uint32_t blk);
 XFRAG_HIDDEN __attribute__((noreturn, format(printf, 1, 2))) void
 xfrag_debug_fail(const char *fmt, ...);
+
+/*
+ * Block census (census.c): where every block of a UMEM is. Each place a
+ * block can be in is one enum value and one walk in xfrag_census(); a new
+ * place (say, per-cache return lists) is one more of each. A block must be
+ * found in exactly one place.
+ */
+enum xfrag_place {
+	XFRAG_PLACE_NONE = 0, /* found nowhere: the block is lost */
+	XFRAG_PLACE_POOL,     /* on the pool's free list */
+	XFRAG_PLACE_CURRENT,  /* the block a cache is carving */
+	XFRAG_PLACE_SPARE,    /* a cache's spare, kept back for its next refill */
+	XFRAG_PLACE_PINNED,   /* detached, held by live frags (count > 0) */
+	XFRAG_PLACE_NR,
+	XFRAG_PLACE_MANY = 0xff, /* where[]: found in more than one place */
+};
+
+struct xfrag_census {
+	uint32_t nblocks;
+	uint32_t caches;                 /* live caches registered with the UMEM */
+	uint32_t blocks[XFRAG_PLACE_NR]; /* per place: blocks found there
+					  * ([NONE]: lost ones); a duplicate
+					  * counts in each place it is found */
+	uint32_t lost;        /* = blocks[XFRAG_PLACE_NONE] */
+	uint32_t duplicated;  /* blocks found more than once (twice in the
+			       * pool's list, or in two places) */
+	uint32_t bad_counts;  /* blocks whose count or owner contradicts their
+			       * place: pool 0 and no owner, spare 0 and an
+			       * owner, current >= bias and the cache's id) */
+	uint32_t bad_links;   /* pool links or cache fields naming no block */
+	uint32_t debug_mismatch; /* debug_frags: blocks whose tracked frag
+				  * references differ from live_refs' share */
+	uint32_t first_bad;   /* lowest block lost, duplicated or miscounted,
+			       * or XFRAG_NO_BLOCK */
+	uint64_t live_refs;   /* frag references outstanding: refcnt - bias on
+			       * current blocks, refcnt on pinned ones */
+};
+
+/*
+ * xfrag_census() - find every block of @u; fills @cs, and @where (if not
+ * NULL, nblocks entries) with each block's enum xfrag_place.
+ * Context: a quiescent UMEM only (a test's checkpoint): it reads the
+ * caches' owner-only fields. Takes the cache registry's lock.
+ * Return: 0 if every block is in exactly one place with a count that fits
+ * it, -EUCLEAN if not (details in @cs), -ENOMEM.
+ */
+XFRAG_HIDDEN int xfrag_census(struct xfrag_umem *u, struct xfrag_census *cs,
+			      uint8_t *where);
+XFRAG_HIDDEN const char *xfrag_place_name(unsigned int place);
+/* One line for a test's failure message: "pool 60 current 2 ... lost 0". */
+XFRAG_HIDDEN int xfrag_census_format(const struct xfrag_census *cs, char *buf,
+				     size_t len);
 
 /*
  * Options structs (libbpf style): a field is present if the caller's sz

@@ -222,6 +222,7 @@ struct xfrag_umem *xfrag_umem__create(const struct xfrag_umem_opts *opts)
 #ifdef XFRAG_HAVE_XSK
 	u->ops = &xfrag_kernel_ops;
 #endif
+	pthread_mutex_init(&u->caches_lock, NULL);
 	if (debug) {
 		err = xfrag_debug_init(u);
 		if (err)
@@ -234,6 +235,7 @@ struct xfrag_umem *xfrag_umem__create(const struct xfrag_umem_opts *opts)
 
 err_unmap:
 	pthread_mutex_destroy(&u->lock);
+	pthread_mutex_destroy(&u->caches_lock);
 	munmap(u->hot.area, u->map_len);
 err_blocks:
 	free(u->hot.blocks);
@@ -260,6 +262,8 @@ static void umem_free(struct xfrag_umem *u)
 #endif
 	xfrag_debug_free(u);
 	pthread_mutex_destroy(&u->lock);
+	pthread_mutex_destroy(&u->caches_lock);
+	free(u->caches); /* caches still alive are the caller's bug */
 	munmap(u->hot.area, u->map_len);
 	free(u->hot.blocks);
 	free(u);
@@ -297,10 +301,16 @@ int xfrag_umem__stats(const struct xfrag_umem *cu, struct xfrag_umem_stats *s)
 
 	if (!u || !s)
 		return -EINVAL;
-	/* In the pool <=> count zero (but for a moment around a push/pop). */
+	/*
+	 * In the pool <=> count zero and no owner (but for a moment around a
+	 * push or pop). A spare has count zero too, but push has not cleared
+	 * the owner of its last carving.
+	 */
 	for (i = 0; i < u->hot.nblocks; i++)
 		nfree += atomic_load_explicit(&u->hot.blocks[i].refcnt,
-					      memory_order_relaxed) == 0;
+					      memory_order_relaxed) == 0 &&
+			 atomic_load_explicit(&u->hot.blocks[i].owner,
+					      memory_order_relaxed) == XFRAG_NO_OWNER;
 
 	memset(s, 0, sizeof(*s));
 	s->size = u->hot.size;
