@@ -45,7 +45,7 @@ static uint32_t drain(struct xfrag_rxq *q)
 	return total;
 }
 
-TEST(starts_small_and_shrinks_to_the_floor_when_calm)
+TEST(starts_full_and_shrinks_to_the_floor_when_calm)
 {
 	struct env e;
 	struct xfrag_rxq_opts o;
@@ -61,12 +61,12 @@ TEST(starts_small_and_shrinks_to_the_floor_when_calm)
 	q = xfrag_rxq__create(e.u, NULL, &o);
 	assert_true(q);
 	s = rxq_stats(q);
-	/* Not the whole fill ring: twice the floor. */
-	expect_eq(s.fill_target, 2 * FLOOR);
-	expect_eq(s.kernel_chunks, 2 * FLOOR);
-	expect_eq(s.fill_level, 2 * FLOOR);
+	/* A new queue posts its whole fill ring. */
+	expect_eq(s.fill_target, 2048);
+	expect_eq(s.kernel_chunks, 2048);
+	expect_eq(s.fill_level, 2048);
 	/* A receiver that keeps up: the kernel never eats far into the ring. */
-	for (i = 0; i < 4000; i++) {
+	for (i = 0; i < 8000; i++) {
 		expect_eq(deliver(&e, 32, &seq), 32);
 		expect_eq(drain(q), 32);
 	}
@@ -91,10 +91,17 @@ TEST(grows_when_the_kernel_nearly_runs_dry)
 	o = env_qopts(&e, 0);
 	o.fill_size = 1024;
 	o.rx_size = 1024;
+	o.fill_target = 0;
 	q = xfrag_rxq__create(e.u, NULL, &o);
 	assert_true(q);
+	/* Calm first, down to the floor. */
+	for (int i = 0; i < 8000 && rxq_stats(q).fill_target > FLOOR; i++) {
+		expect_eq(deliver(&e, 32, &seq), 32);
+		expect_eq(drain(q), 32);
+	}
+	expect_eq(rxq_stats(q).fill_target, FLOOR);
 	/* A receiver that lags: the kernel takes all but a few entries. */
-	for (want = 4 * FLOOR; want <= 2 * 1024; want *= 2) {
+	for (want = 2 * FLOOR; want <= 2 * 1024; want *= 2) {
 		t = rxq_stats(q).fill_target;
 		expect_eq(deliver(&e, t - 8, &seq), t - 8);
 		expect_eq(drain(q), t - 8);
@@ -154,9 +161,9 @@ TEST(zero_copy_floor_includes_the_driver_ring)
 	q = xfrag_rxq__create(e.u, NULL, &o);
 	assert_true(q);
 	expect_eq(rxq_stats(q).zerocopy, 1);
-	expect_eq(rxq_stats(q).fill_target, 2 * (FLOOR + 64));
+	expect_eq(rxq_stats(q).fill_target, 2048);
 	/* Calm: down to the floor, which keeps the driver's ring full. */
-	for (i = 0; i < 4000; i++) {
+	for (i = 0; i < 16000; i++) {
 		xdbl_poll(e.d);
 		deliver(&e, 16, &seq);
 		drain(q);
@@ -167,6 +174,6 @@ TEST(zero_copy_floor_includes_the_driver_ring)
 	env_down(&e);
 }
 
-TEST_MAIN(T(starts_small_and_shrinks_to_the_floor_when_calm),
+TEST_MAIN(T(starts_full_and_shrinks_to_the_floor_when_calm),
 	  T(grows_when_the_kernel_nearly_runs_dry), T(a_fixed_target_stays),
 	  T(zero_copy_floor_includes_the_driver_ring))

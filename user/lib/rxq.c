@@ -229,8 +229,13 @@ static void set_fill_target(struct xfrag_rxq *q, uint32_t fixed, uint32_t hw_rin
 	if (q->fill_floor > q->fill_max)
 		q->fill_floor = q->fill_max;
 	q->adaptive = !fixed;
-	q->fill_target = fixed ? (fixed < q->fill_max ? fixed : q->fill_max) :
-			 (2 * q->fill_floor < q->fill_max ? 2 * q->fill_floor : q->fill_max);
+	/*
+	 * Adaptive: start with the whole ring and shrink while the kernel
+	 * never eats far into it. A light or short flow keeps a deep buffer
+	 * against a receiver the scheduler delays; a steady flood, where
+	 * cold lines cost the copy, soon runs lean.
+	 */
+	q->fill_target = fixed && fixed < q->fill_max ? fixed : q->fill_max;
 	/* Small rings refill at half, not at a fixed 32 they never reach. */
 	q->refill_batch = q->fill_target / 2 < REFILL_MIN ? q->fill_target / 2 : REFILL_MIN;
 	if (!q->refill_batch)
