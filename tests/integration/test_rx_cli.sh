@@ -232,6 +232,19 @@ bad "busy-poll" "bad busy-poll" rx -i "$IF" --busy-poll=abc -d 1
 bad "unknown option" "unrecognized option|usage" rx -i "$IF" --bogus
 bad "extra argument" "unexpected argument 'extra'" rx -i "$IF" -d 1 extra
 bad "timeline path" "cannot write the timeline" rx -i "$IF" -d 1 --timeline /nonexistent/dir/t
+# Sizes that overflow or are too small for what the command must hold.
+bad "UMEM size overflow" "bad UMEM size '17179869185G'" rx -i "$IF" -u 17179869185G -d 1
+bad "block size overflow" "bad block size '17179869185G'" rx -i "$IF" --block-size 17179869185G -d 1
+bad "batch overflow" "bad batch '17179869184G'" rx -i "$IF" -b 17179869184G -d 1
+bad "alloc UMEM too small" "UMEM size 65536 is too small.*batches of 64" \
+	alloc --umem-size 65536 --batch 64 --case single --ops 1000 --repeat 1
+bad "alloc UMEM too small (mixed)" "UMEM size 262144 is too small" \
+	alloc --umem-size 256K --case mixed --ops 1000 --repeat 1
+bad "alloc UMEM overflow" "bad .*'17179869185G'" \
+	alloc -u 17179869185G --case single --ops 1000 --repeat 1
+bad "alloc block size" "block size 3000 is not a power of two" alloc --block-size 3000 --ops 1000 --repeat 1
+bad "alloc size" "size 5000 .*at most" alloc --size 5000 --ops 1000 --repeat 1
+bad "alloc repeat" "repeat 100 out of range" alloc --repeat 100 --ops 1000
 bad "xdp-drop interface" "unknown interface 'nosuch0'" xdp-drop -i nosuch0 -d 1
 bad "xdp-drop duration" "bad duration" xdp-drop -i "$IF" -d 0
 bad "xdp-drop filter" "bad filter" xdp-drop -i "$IF" --filter tcp:70000 -d 1

@@ -140,6 +140,13 @@ static double run_single_xfrag(struct xfrag_umem *u, const struct opts *o,
 	for (i = 0; i < iters; i++) {
 		int n = xfrag_cache__alloc_burst(c, o->size, addrs, o->batch);
 
+		/* cmd_alloc() sized the UMEM for a batch: a dry pool is a bug. */
+		if (n <= 0) {
+			fprintf(stderr, "alloc: the pool ran dry after %llu batches\n",
+				(unsigned long long)i);
+			xfrag_cache__destroy(c);
+			return -1;
+		}
 		acc += addrs[n - 1];
 		natomic += owner ? xfrag_cache__release_bulk(c, addrs, (unsigned int)n) :
 				   xfrag_umem__release_bulk(u, addrs, (unsigned int)n);
@@ -309,8 +316,13 @@ static double run_mixed_xfrag(struct xfrag_umem *u, const struct opts *o,
 	t0 = now_ns();
 	for (i = 0; i < iters; i++) {
 		for (j = 0; j < o->batch; j++)
-			if (xfrag_cache__alloc(c, sizes[k++ & 4095], 64, &addrs[j]))
-				abort();
+			if (xfrag_cache__alloc(c, sizes[k++ & 4095], 64, &addrs[j])) {
+				fprintf(stderr, "alloc: the pool ran dry after %llu batches\n",
+					(unsigned long long)i);
+				xfrag_umem__release_bulk(u, addrs, j);
+				xfrag_cache__destroy(c);
+				return -1;
+			}
 		natomic += xfrag_umem__release_bulk(u, addrs, o->batch);
 	}
 	t1 = now_ns();
@@ -367,6 +379,25 @@ static double median(double *v, int n)
 	return v[n / 2];
 }
 
+/*
+ * The smallest UMEM every case can run in: the free stack must hold a
+ * batch of its frames, and xfrag a batch of the largest frags (mixed: 4096)
+ * in whole blocks plus the block its cache is carving.
+ */
+static uint64_t umem_needed(const struct opts *o)
+{
+	uint32_t frame = o->size >= 2048 ? 4096 : 2048, largest = o->size;
+	uint64_t per_block, blocks, stack, frags;
+
+	if (strstr(o->cases, "mixed"))
+		frame = largest = 4096;
+	per_block = o->block_size / largest;
+	blocks = (o->batch + per_block - 1) / per_block + 1;
+	stack = (uint64_t)o->batch * frame;
+	frags = blocks * o->block_size;
+	return stack > frags ? stack : frags;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -401,7 +432,7 @@ int cmd_alloc(int argc, char **argv)
 			  .repeat = 5, .cases = "single,owner,cross,mixed" };
 	struct result res[4];
 	int nres = 0, opt, i;
-	uint64_t v;
+	uint64_t v, need;
 	uint32_t sizes[4096];
 
 	optind = 1;
@@ -414,11 +445,12 @@ int cmd_alloc(int argc, char **argv)
 		case 'B':
 		case 'u':
 		case 'r':
-			if (parse_size(optarg, &v) || !v) {
-				fprintf(stderr, "alloc: bad value '%s' for --%s\n", optarg,
-					opt == 'n' ? "ops" : opt == 'b' ? "batch" :
-					opt == 's' ? "size" : opt == 'B' ? "block-size" :
-					opt == 'u' ? "umem-size" : "repeat");
+			if (parse_size(optarg, &v) || !v ||
+			    (opt != 'n' && opt != 'u' && v > UINT32_MAX)) {
+				fprintf(stderr, "alloc: bad %s '%s'\n",
+					opt == 'n' ? "op count" : opt == 'b' ? "batch" :
+					opt == 's' ? "size" : opt == 'B' ? "block size" :
+					opt == 'u' ? "UMEM size" : "repeat count", optarg);
 				return 2;
 			}
 			if (opt == 'n') o.ops = v;
@@ -445,10 +477,25 @@ int cmd_alloc(int argc, char **argv)
 		fprintf(stderr, "alloc: --size %u must be at most the block size and 4096\n", o.size);
 		return 2;
 	}
-	if (o.repeat > 99)
-		o.repeat = 99;
+	if (o.repeat > 99) {
+		fprintf(stderr, "alloc: repeat %d out of range 1..99\n", o.repeat);
+		return 2;
+	}
+	if (o.block_size < XFRAG_BLOCK_MIN || o.block_size > XFRAG_BLOCK_MAX ||
+	    (o.block_size & (o.block_size - 1))) {
+		fprintf(stderr, "alloc: block size %u is not a power of two in %u..%u\n",
+			o.block_size, XFRAG_BLOCK_MIN, XFRAG_BLOCK_MAX);
+		return 2;
+	}
 	if (o.ops < o.batch)
 		o.ops = o.batch;
+	need = umem_needed(&o);
+	if (o.umem_size < need) {
+		fprintf(stderr, "alloc: UMEM size %llu is too small for batches of %u: the cases need at least %llu bytes (-u %lluK)\n",
+			(unsigned long long)o.umem_size, o.batch, (unsigned long long)need,
+			(unsigned long long)(need + 1023) >> 10);
+		return 2;
+	}
 
 	XFRAG_OPTS(xfrag_umem_opts, uo, .size = o.umem_size,
 		   .block_size = o.block_size);
@@ -496,6 +543,11 @@ int cmd_alloc(int argc, char **argv)
 			} else {
 				bns[i] = run_mixed_stack(&o, sizes, &bin[i]);
 				ns[i] = run_mixed_xfrag(u, &o, sizes, &at[i], &in[i], &bpf);
+			}
+			if (ns[i] < 0 || bns[i] < 0) {
+				fprintf(stderr, "alloc: the %s case failed\n", r->name);
+				xfrag_umem__destroy(u);
+				return 1;
 			}
 		}
 		r->ns = median(ns, o.repeat);

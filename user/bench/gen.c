@@ -937,6 +937,20 @@ static int parse_args(int argc, char **argv, struct gen_cfg *c)
 			c->ifname);
 		return 2;
 	}
+	if (c->umem_size) {
+		/* A batch of the largest frames and the block being carved. */
+		uint64_t need = (uint64_t)c->batch * ((c->sizes.max + 63u) & ~63u) +
+				XFRAG_BLOCK_DEFAULT;
+
+		if (need < 2 * XFRAG_BLOCK_DEFAULT)
+			need = 2 * XFRAG_BLOCK_DEFAULT;
+		if (c->umem_size < need) {
+			fprintf(stderr, "gen: UMEM size %llu is too small: batches of %u frames of up to %u bytes need at least %llu bytes\n",
+				(unsigned long long)c->umem_size, c->batch, c->sizes.max,
+				(unsigned long long)need);
+			return 2;
+		}
+	}
 	if (!c->count && !(c->duration > 0))
 		c->duration = GEN_DEFAULT_DURATION;
 	if ((uint32_t)c->fp.src_port + c->flows - 1 > 65535) {
