@@ -228,6 +228,9 @@ bad "workers with fixed frames" "not workers" rx -i "$IF" --fixed-frames --workl
 bad "duration" "bad duration '-1'" rx -i "$IF" -d -1
 bad "count" "bad count '0'" rx -i "$IF" --count 0
 bad "xdp mode" "bad XDP mode 'fast'" rx -i "$IF" --xdp-mode fast -d 1
+NCPU=$(nproc)
+bad "CPU beyond the machine" "CPU $NCPU is not available" rx -i "$IF" --cpu "$NCPU" -d 1
+bad "CPU list beyond the machine" "CPU $((NCPU + 6)) is not available" rx -i "$IF" --cpu "0,$((NCPU + 6))" -d 1
 bad "busy-poll" "bad busy-poll" rx -i "$IF" --busy-poll=abc -d 1
 bad "unknown option" "unrecognized option|usage" rx -i "$IF" --bogus
 bad "extra argument" "unexpected argument 'extra'" rx -i "$IF" -d 1 extra
