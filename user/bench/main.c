@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "man.h"
 
 static const struct bench_cmd cmds[] = {
 	{ "alloc", cmd_alloc, "frag allocator micro-benchmark against a free-frame stack",
@@ -35,6 +36,10 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	/* Not in the usage: the build runs it to make the man page from
+	 * the same tables as --help. */
+	if (!strcmp(argv[1], "--man"))
+		return man_page(stdout, cmds, NCMDS) ? 1 : 0;
 	for (i = 0; i < NCMDS; i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 1, argv + 1);
