@@ -248,6 +248,18 @@ bad "alloc UMEM overflow" "bad .*'17179869185G'" \
 bad "alloc block size" "block size 3000 is not a power of two" alloc --block-size 3000 --ops 1000 --repeat 1
 bad "alloc size" "size 5000 .*at most" alloc --size 5000 --ops 1000 --repeat 1
 bad "alloc repeat" "repeat 100 out of range" alloc --repeat 100 --ops 1000
+# Capture (-w): what cannot be written or combined is refused before anything is attached.
+bad "capture path" "cannot write the capture to '/nonexistent/dir/c.pcap'" \
+	rx -i "$IF" -d 1 -w /nonexistent/dir/c.pcap
+bad "capture with fixed frames" "write needs the frag allocator" \
+	rx -i "$IF" -d 1 -w "$TMP/c.pcap" --fixed-frames
+bad "capture with a workload" "does not combine with --workload hold:10" \
+	rx -i "$IF" -d 1 -w "$TMP/c.pcap" --workload hold:10
+bad "snaplen without -w" "need --write FILE" rx -i "$IF" -d 1 --snaplen 100
+bad "snaplen" "snaplen 300000 out of range 0..262144" rx -i "$IF" -d 1 -w "$TMP/c.pcap" --snaplen 300000
+bad "write queue" "write queue 100 is not a power of two" rx -i "$IF" -d 1 -w "$TMP/c.pcap" --write-queue 100
+bad "writer CPU" "CPU $NCPU is not available" rx -i "$IF" -d 1 -w "$TMP/c.pcap" --write-cpu "$NCPU"
+[ -e "$TMP/c.pcap" ] && fail "a refused capture left $TMP/c.pcap behind"
 bad "xdp-drop interface" "unknown interface 'nosuch0'" xdp-drop -i nosuch0 -d 1
 bad "xdp-drop duration" "bad duration" xdp-drop -i "$IF" -d 0
 bad "xdp-drop filter" "bad filter" xdp-drop -i "$IF" --filter tcp:70000 -d 1

@@ -29,7 +29,8 @@ declare -A promised=(
 	[rx]="-i:--iface -q:--queue --queues -F:--frame-size --headroom --block-size
 	      -u:--umem-size -r:--ring-size -b:--batch --copybreak --filter --xdp-mode -N -S
 	      --replace -z:--zerocopy -c:--copy --busy-poll -d:--duration --count
-	      --workload --fixed-frames --cpu --no-latency --interval --timeline
+	      --workload -w:--write --snaplen --write-queue --write-cpu
+	      --fixed-frames --cpu --no-latency --interval --timeline
 	      --latency-hist --quiet --json -h:--help"
 	[gen]="-i:--iface -q:--queue -n:--count -d:--duration -R:--rate -s:--size --flows
 	       --src-mac --dst-mac --src-ip --dst-ip --src-port --dst-port -m:--mode --cpu

@@ -10,7 +10,7 @@ static const struct bench_cmd cmds[] = {
 	{ "alloc", cmd_alloc, "frag allocator micro-benchmark against a free-frame stack",
 	  &alloc_table },
 #ifdef XFRAG_BENCH_XSK
-	{ "rx", cmd_rx, "receive on an interface through AF_XDP and report rates",
+	{ "rx", cmd_rx, "receive on an interface through AF_XDP, report rates, capture to pcap",
 	  &rx_table },
 	{ "gen", cmd_gen, "generate test traffic (AF_XDP TX, or AF_PACKET)", &gen_table },
 	{ "xdp-drop", cmd_xdpdrop, "measure the XDP_DROP ceiling of an interface",

@@ -102,7 +102,7 @@ int man_page(FILE *f, const struct bench_cmd *cmds, unsigned int n)
 		   ".\\\" user/bench/*.c, not this file.\n"
 		   ".TH XFRAG-BENCH 8 \"\" \"xfrag %s\" \"xfrag\"\n", XFRAG_VERSION);
 	fputs(".SH NAME\n"
-	      "xfrag-bench \\- AF_XDP receive benchmarks and traffic generator\n"
+	      "xfrag-bench \\- AF_XDP receive benchmarks, traffic generator and packet capture\n"
 	      ".SH SYNOPSIS\n"
 	      ".B xfrag-bench\n"
 	      ".I command\n"
@@ -126,13 +126,37 @@ int man_page(FILE *f, const struct bench_cmd *cmds, unsigned int n)
 	fputs(".SH COMMANDS\n", f);
 	for (i = 0; i < n; i++)
 		command(f, &cmds[i]);
+	fputs(".SH CAPTURE\n", f);
+	text(f, "rx -w FILE writes every frame it delivers to a pcap file (nanosecond time\n"
+		"stamps: the XDP program's bpf_ktime_get_ns(), moved to the wall clock by an\n"
+		"offset taken at start). Frames are handed to a writer thread through a\n"
+		"bounded queue per rx queue (--write-queue); when a queue is full the frames\n"
+		"are released at once and counted as dropped, and the receiving thread never\n"
+		"waits. Multi-buffer frames are written whole, or up to --snaplen bytes.\n"
+		"\n"
+		"AF_XDP capture consumes what it takes: the frames the filter redirects do\n"
+		"not reach the kernel stack. Capture with a filter that leaves the traffic\n"
+		"the host needs (SSH, ARP, ...) to the stack; --filter all takes everything.\n"
+		"\n"
+		"A queued frame pins its chunk (the frame size, 2048 bytes and up), or with\n"
+		"--copybreak its compact copy (about its own size): a full writer queue pins\n"
+		"queue length x that much UMEM, and the UMEM is sized for it.");
 	fputs(".SH EXIT STATUS\n", f);
 	text(f, "0 when the run completed (also when stopped by SIGINT or SIGTERM), 1 on a\n"
 		"failure, 2 on bad usage. Every refusal names the value and the reason.");
 	fputs(".SH EXAMPLES\n", f);
 	text(f, "Receive UDP on queue 0 of eth0 for 10 seconds, one JSON line at the end:");
 	fputs(".PP\n.EX\nxfrag\\-bench rx \\-i eth0 \\-d 10 \\-\\-json\n.EE\n", f);
+	text(f, "Capture everything that reaches queue 0, read it back with tcpdump:");
+	fputs(".PP\n.EX\nxfrag\\-bench rx \\-i eth0 \\-\\-filter all \\-w /dev/shm/cap.pcap "
+	      "\\-\\-count 100000\ntcpdump \\-r /dev/shm/cap.pcap \\-nn \\-\\-time\\-stamp\\-precision=nano\n"
+	      ".EE\n", f);
+	text(f, "Capture UDP to port 9091 to a pipe (the reports go to stderr):");
+	fputs(".PP\n.EX\nxfrag\\-bench rx \\-i eth0 \\-\\-filter udp:9091 \\-w \\- | tcpdump \\-r \\- \\-nn\n"
+	      ".EE\n", f);
 	fputs(".SH SEE ALSO\n"
+	      ".BR tcpdump (8),\n"
+	      ".BR pcap (3PCAP),\n"
 	      ".BR xdp\\-loader (8),\n"
 	      ".BR ethtool (8)\n", f);
 	fflush(f);

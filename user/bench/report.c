@@ -16,18 +16,42 @@ static void fmt_bytes(char *buf, size_t len, double v)
 		snprintf(buf, len, "%.0f KiB", v / 1024);
 }
 
+/* A JSON string: quotes, backslashes and control bytes escaped. */
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
 void report_progress(const struct rx_run *r, const struct totals *now,
 		     const struct totals *prev, double t, double dt, FILE *tl)
 {
 	const struct rx_cfg *c = r->cfg;
 	double pps = (double)(now->packets - prev->packets) / dt;
 	double mbps = (double)(now->bytes - prev->bytes) * 8 / dt / 1e6;
-	char umem[32], extra[48] = "";
+	char umem[32], extra[64] = "";
 
 	fmt_bytes(umem, sizeof(umem), (double)now->umem_in_use);
 	if (c->wl == WL_TOUCH)
 		snprintf(extra, sizeof(extra), " | corrupt %llu",
 			 (unsigned long long)now->corrupt);
+	if (r->cap) {
+		struct capture_stats cs;
+
+		capture_get_stats(r->cap, &cs);
+		snprintf(extra, sizeof(extra), " | written %llu dropped %llu",
+			 (unsigned long long)cs.frames, (unsigned long long)cs.dropped);
+	}
 	if (!c->quiet)
 		fprintf(stderr,
 			"rx %6.1fs %9.0f pps %8.1f Mbit/s | drops: dropped %llu ring_full %llu fill_empty %llu invalid %llu redirect_failed %llu | fill %llu/%llu | %llu blocks | umem %s%s\n",
@@ -110,6 +134,14 @@ void report_summary(const struct rx_run *r, const struct rx_result *res, FILE *o
 	if (c->wl == WL_WORKERS)
 		fprintf(out, "  workers    %u, producer waited on a full ring %llu times\n",
 		       c->wl_arg, (unsigned long long)stalls);
+	if (res->capture)
+		fprintf(out, "  capture    %llu frames, %llu bytes written to %s (snaplen %u); %llu dropped: the writer's queue (%u frames per rx queue) was full\n",
+			(unsigned long long)res->cap.frames, (unsigned long long)res->cap.bytes,
+			capture_name(r->cap), c->snaplen ? c->snaplen : CAPTURE_SNAPLEN_MAX,
+			(unsigned long long)res->cap.dropped, c->write_queue);
+	if (res->capture && res->cap.failed)
+		fprintf(out, "             %llu frames not written: a write to %s had failed\n",
+			(unsigned long long)res->cap.failed, capture_name(r->cap));
 	if (!c->fixed)
 		fprintf(out, "  fill ring  %llu chunks posted, %llu short refills, %llu wakeups, %llu copybreak copies\n",
 		       (unsigned long long)s->fill_posted, (unsigned long long)s->fill_short,
@@ -193,6 +225,19 @@ void report_json(const struct rx_run *r, const struct rx_result *res, FILE *out)
 		       (unsigned long long)lat->max, (unsigned long long)lat->n);
 	else
 		fprintf(out, "\"latency_ns\":null,");
+	if (res->capture) {
+		fprintf(out, "\"capture\":{\"file\":");
+		json_string(out, capture_name(r->cap));
+		fprintf(out, ",\"frames\":%llu,\"bytes\":%llu,\"dropped\":%llu,\"failed\":%llu,"
+			"\"unstamped\":%llu,\"snaplen\":%u,\"queue\":%u,\"writer_cpu\":%d,\"pps\":%.1f},",
+			(unsigned long long)res->cap.frames, (unsigned long long)res->cap.bytes,
+			(unsigned long long)res->cap.dropped, (unsigned long long)res->cap.failed,
+			(unsigned long long)res->cap.unstamped,
+			c->snaplen ? c->snaplen : CAPTURE_SNAPLEN_MAX, c->write_queue,
+			res->cap.writer_cpu, secs > 0 ? (double)res->cap.frames / secs : 0);
+	} else {
+		fprintf(out, "\"capture\":null,");
+	}
 	fprintf(out, "\"corrupt\":%llu,\"verified\":%llu,\"foreign\":%llu,\"fill_posted\":%llu,\"fill_short\":%llu,"
 	       "\"wakeups\":%llu,\"copies\":%llu,\"worker_ring_stalls\":%llu}\n",
 	       (unsigned long long)tt->corrupt, (unsigned long long)tt->verified,

@@ -2,6 +2,8 @@
 /*
  * What rx says: a progress line per period (stderr, and the --timeline
  * file), the summary at the end and the --json object on the last line.
+ * The summary and the JSON go to stdout, or to stderr when the capture
+ * itself goes to stdout (-w -).
  */
 #ifndef XFRAG_BENCH_REPORT_H
 #define XFRAG_BENCH_REPORT_H
@@ -9,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "capture.h"
 #include "stats.h"
 
 /* The end of a run, as the summary and the JSON tell it. */
@@ -20,6 +23,8 @@ struct rx_result {
 	uint64_t peak;     /* UMEM in use, bytes */
 	uint64_t drained;  /* delivered from the RX rings after the stop */
 	uint64_t stalls;   /* workers: the producer waited on a full ring */
+	bool capture;
+	struct capture_stats cap;
 };
 
 void report_progress(const struct rx_run *r, const struct totals *now,

@@ -6,8 +6,8 @@
  *
  * Threads: each rx thread owns its queue (receive, release, its counters);
  * the main thread reads the counters (relaxed loads) and asks the owner for
- * library stats snapshots (snapshot.h); workers take batches through
- * SPSC rings (spsc.h).
+ * library stats snapshots (snapshot.h); workers and the capture writer
+ * take batches through SPSC rings (spsc.h).
  */
 #ifndef XFRAG_BENCH_RUN_H
 #define XFRAG_BENCH_RUN_H
@@ -32,6 +32,7 @@ enum rx_workload {
 	WL_TOUCH,   /* read and verify every frame, then release */
 	WL_HOLD,    /* keep the newest N packets, release the oldest */
 	WL_WORKERS, /* hand batches to K threads that release them */
+	WL_CAPTURE, /* hand them to the pcap writer (-w), which releases them */
 };
 
 struct rx_cfg {
@@ -65,6 +66,11 @@ struct rx_cfg {
 	const char *timeline;
 	const char *hist_file;
 	uint32_t interval_ms;
+	/* capture (-w) */
+	const char *write_path; /* "-": stdout */
+	uint32_t snaplen;       /* 0: whole frames */
+	uint32_t write_queue;   /* frames each rx queue may have waiting */
+	int write_cpu;          /* the writer thread's CPU, -1: any */
 };
 
 /* One rx queue and its thread. Counters are written by the owner only. */
@@ -116,6 +122,7 @@ struct rx_run {
 	const struct rx_path *path; /* path.h: xfrag frags or fixed frames */
 	struct xfrag_umem *umem;    /* xfrag path */
 	struct fixed *fx;           /* fixed-frame path */
+	struct capture *cap;        /* -w */
 	struct rx_thread *t;
 	struct rx_worker *w;
 	_Atomic uint64_t total; /* frames delivered, for --count */

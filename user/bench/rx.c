@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * xfrag-bench rx: receive on one or more queues of an interface through
- * AF_XDP and report rates, drops by cause, UMEM use and latency.
+ * AF_XDP and report rates, drops by cause, UMEM use and latency; with -w,
+ * capture what it receives to a pcap file.
  *
  * One rx queue and one thread per queue, all on one UMEM. The default path
  * is xfrag's (frag-carved chunks, xfrag_path.c); --fixed-frames runs the
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "capture.h"
 #include "params.h"
 #include "path.h"
 #include "report.h"
@@ -87,8 +89,10 @@ static int rx_start(struct rx_run *r)
 		r->t[i].cpu = c->ncpus ? c->cpus[i % c->ncpus] : -1;
 	}
 	/* The program, then the sockets: each queue's socket enters the
-	 * XSKMAP only once its fill ring is stocked. */
-	r->xdp = prog_attach("rx", c->ifname, &c->prog, XFRAG_XDP_REDIRECT, c->latency);
+	 * XSKMAP only once its fill ring is stocked. Capture stamps every
+	 * frame, so it asks for the metadata whatever --no-latency says. */
+	r->xdp = prog_attach("rx", c->ifname, &c->prog, XFRAG_XDP_REDIRECT,
+			     c->latency || c->wl == WL_CAPTURE);
 	if (!r->xdp || r->path->setup(r) || workload_setup(r))
 		return -1;
 	for (i = 0; i < c->nq; i++) {
@@ -178,19 +182,26 @@ static int rx_errors(const struct rx_run *r)
 
 /*
  * Close the books: stop redirecting, let frames in flight land, take what
- * is left in the RX rings, then read the counters.
+ * is left in the RX rings (the capture writes them too), then read the
+ * counters.
  */
-static void close_books(struct rx_run *r, struct rx_result *res, struct hist *lat)
+static int close_books(struct rx_run *r, struct rx_result *res, struct hist *lat)
 {
 	const struct rx_cfg *c = r->cfg;
 	uint64_t drained_bytes = 0, first = 0, lastpkt = 0;
 	unsigned int i;
+	int rc;
 
 	for (i = 0; i < c->nq; i++)
 		xfrag_xdp__clear_xsk(r->xdp, c->queues[i]);
 	sleep_ms(20);
 	for (i = 0; i < c->nq; i++)
 		res->drained += r->path->drain(r, i, &drained_bytes);
+	rc = workload_finish(r);
+	if (r->cap) {
+		res->capture = true;
+		capture_get_stats(r->cap, &res->cap);
+	}
 	gather(r, &res->fin);
 	res->fin.packets += res->drained;
 	res->fin.bytes += drained_bytes;
@@ -210,6 +221,7 @@ static void close_books(struct rx_run *r, struct rx_result *res, struct hist *la
 	/* The rate is over the time traffic flowed, first to last frame. */
 	res->secs = res->fin.packets > 1 && lastpkt > first ? (double)(lastpkt - first) / 1e9 :
 							      res->wall;
+	return rc;
 }
 
 static void rx_ready(const struct rx_run *r, const struct totals *now)
@@ -220,9 +232,10 @@ static void rx_ready(const struct rx_run *r, const struct totals *now)
 	fprintf(stderr, "rx: ready: %s queue%s", c->ifname, c->nq == 1 ? "" : "s");
 	for (i = 0; i < c->nq; i++)
 		fprintf(stderr, "%s%u", i ? "," : " ", c->queues[i]);
-	fprintf(stderr, ", %s, %s mode, %s XDP, frame %u, %s filter\n",
+	fprintf(stderr, ", %s, %s mode, %s XDP, frame %u, %s filter%s%s\n",
 		c->fixed ? "fixed frames" : "xfrag", now->zerocopy ? "zero-copy" : "copy",
-		prog_mode_name(r->xdp), c->frame_size, c->prog.filter_str);
+		prog_mode_name(r->xdp), c->frame_size, c->prog.filter_str,
+		r->cap ? ", writing to " : "", r->cap ? capture_name(r->cap) : "");
 }
 
 int cmd_rx(int argc, char **argv)
@@ -234,6 +247,7 @@ int cmd_rx(int argc, char **argv)
 		.bind_mode = XFRAG_BIND_AUTO,
 		.latency = true,
 		.interval_ms = 1000,
+		.write_cpu = -1,
 	};
 	struct rx_run run = { .cfg = &c };
 	struct rx_files files = { 0 };
@@ -241,6 +255,8 @@ int cmd_rx(int argc, char **argv)
 	struct totals prev;
 	struct hist *lat = NULL;
 	uint64_t t0, last;
+	FILE *out = stdout;
+	bool capture_failed;
 	int rc;
 
 	prog_cfg_init(&c.prog);
@@ -265,6 +281,14 @@ int cmd_rx(int argc, char **argv)
 	}
 	if (open_files(&c, &files))
 		goto out;
+	if (c.write_path) {
+		run.cap = capture_open(&c);
+		if (!run.cap)
+			goto out;
+		/* The capture owns stdout: the reports go to stderr. */
+		if (!strcmp(c.write_path, "-"))
+			out = stderr;
+	}
 	if (rx_start(&run))
 		goto out;
 
@@ -275,17 +299,18 @@ int cmd_rx(int argc, char **argv)
 	rx_join(&run);
 	if (rx_errors(&run))
 		goto out;
-	close_books(&run, &res, lat);
+	/* A failed capture is reported with the rest, then exit 1. */
+	capture_failed = close_books(&run, &res, lat) != 0;
 	if (files.timeline)
 		report_progress(&run, &res.fin, &prev, (double)(now_ns() - t0) / 1e9,
 				(double)(now_ns() - last) / 1e9, files.timeline);
 	if (files.hist)
 		hist_write(lat, files.hist);
-	report_summary(&run, &res, stdout);
+	report_summary(&run, &res, out);
 	if (c.json)
-		report_json(&run, &res, stdout);
-	fflush(stdout);
-	rc = 0;
+		report_json(&run, &res, out);
+	fflush(out);
+	rc = capture_failed ? 1 : 0;
 out:
 	stop_request();
 	rx_join(&run);

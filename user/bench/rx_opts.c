@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "capture.h"
 #include "device.h"
 #include "params.h"
 #include "rx_opts.h"
@@ -114,13 +115,28 @@ static const struct opt rx_opts[] = {
 	{ .name = "workload", .type = OPT_FUNC, .parse = opt_workload, .metavar = "W",
 	  .hint = ": drop, touch, hold:N (N >= 1) or workers:K (1.." XSTR(RX_MAX_WORKERS) ")",
 	  .help = "drop | touch | hold:N | workers:K (default drop)" },
+	{ .name = "write", .short_opt = 'w', .type = OPT_STR, O(write_path), .metavar = "FILE",
+	  .help = "capture: write every delivered frame to the pcap file\n"
+		  "FILE ('-': stdout; the reports then go to stderr).\n"
+		  "The frames are consumed: they do not reach the kernel\n"
+		  "stack; --filter decides what is captured" },
+	{ .name = "snaplen", .type = OPT_UINT, O(snaplen), .metavar = "N",
+	  .hi = CAPTURE_SNAPLEN_MAX,
+	  .help = "capture: write at most N bytes of each frame\n(default, or 0: the whole frame)" },
+	{ .name = "write-queue", .type = OPT_UINT, O(write_queue), .metavar = "N",
+	  .what = "write queue", .pow2 = true, .lo = 64, .hi = 1u << 20,
+	  .help = "capture: frames each rx queue may have waiting for\n"
+		  "the writer, power of two (default " XSTR(CAPTURE_QUEUE_DEFAULT) "); when full,\n"
+		  "frames are dropped and counted, never waited for" },
+	{ .name = "write-cpu", .type = OPT_CPU, O(write_cpu), .metavar = "CPU",
+	  .what = "CPU", .help = "capture: pin the writer thread to CPU" },
 	{ .name = "fixed-frames", .type = OPT_BOOL, O(fixed),
 	  .help = "the classic baseline: fixed frames, aligned mode,\n"
 		  "every RX address recycled straight to the fill ring" },
 	{ .name = "cpu", .type = OPT_FUNC, .parse = opt_cpus, .metavar = "LIST",
 	  .what = "CPU list", .help = "pin queue i's thread to the i-th CPU of LIST" },
 	{ .name = "no-latency", .type = OPT_SET, O(latency), .set = false,
-	  .help = "do not ask the XDP program for timestamps" },
+	  .help = "do not ask the XDP program for timestamps\n(capture asks for them all the same)" },
 	{ .name = "interval", .type = OPT_UINT, O(interval_ms), .metavar = "MS",
 	  .lo = 10, .hi = 3600000, .help = "progress line period (default 1000)" },
 	{ .name = "timeline", .type = OPT_STR, O(timeline), .metavar = "FILE",
@@ -138,12 +154,18 @@ const struct opt_table rx_table = {
 	.synopsis = "-i IFACE [options]",
 	.about = "Receive on one or more queues of IFACE through AF_XDP and report rates,\n"
 		 "drops by cause, UMEM use and latency. Every frame the XDP program\n"
-		 "redirects is delivered or counted under a named drop.",
+		 "redirects is delivered or counted under a named drop.\n"
+		 "\n"
+		 "With -w FILE every delivered frame is written to a pcap file that tcpdump\n"
+		 "and Wireshark read, with the XDP program's time stamp at nanosecond\n"
+		 "precision. Unlike tcpdump, AF_XDP capture consumes the frames it takes:\n"
+		 "they do not reach the kernel stack. The --filter decides what is\n"
+		 "captured; everything else passes on.",
 	.opts = rx_opts,
 	.n = OPT_TABLE_LEN(rx_opts),
 	.notes = "A progress line goes to stderr every --interval. SIGINT, SIGTERM,\n"
-		 "--duration and --count stop the run with a summary.\n"
-		 "Exit status: 0 done, 1 failure, 2 bad usage.",
+		 "--duration and --count stop the run (a capture file is complete then)\n"
+		 "with a summary. Exit status: 0 done, 1 failure, 2 bad usage.",
 };
 
 int rx_validate(struct rx_cfg *c)
@@ -172,6 +194,25 @@ int rx_validate(struct rx_cfg *c)
 				fprintf(stderr, "rx: queue %u given twice\n", c->queues[i]);
 				return 2;
 			}
+	}
+	if (c->write_path) {
+		if (c->wl_given && c->wl != WL_DROP) {
+			char wl[32];
+
+			fprintf(stderr, "rx: --write is a workload of its own: it does not combine with --workload %s\n",
+				workload_name(c, wl, sizeof(wl)));
+			return 2;
+		}
+		if (c->fixed) {
+			fprintf(stderr, "rx: --write needs the frag allocator; not with --fixed-frames\n");
+			return 2;
+		}
+		c->wl = WL_CAPTURE;
+		if (!c->write_queue)
+			c->write_queue = CAPTURE_QUEUE_DEFAULT;
+	} else if (c->snaplen || c->write_queue || c->write_cpu >= 0) {
+		fprintf(stderr, "rx: --snaplen, --write-queue and --write-cpu need --write FILE\n");
+		return 2;
 	}
 	if (c->fixed) {
 		if (!c->frame_size)

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* rx workloads: drop, touch, hold, workers. See workload.h. */
+/* rx workloads: drop, touch, hold, workers, capture. See workload.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bench.h"
+#include "capture.h"
 #include "signals.h"
 #include "snapshot.h"
 #include "spsc.h"
@@ -52,6 +53,7 @@ const char *workload_name(const struct rx_cfg *c, char *buf, size_t len)
 	case WL_TOUCH: return "touch";
 	case WL_HOLD: snprintf(buf, len, "hold:%u", c->wl_arg); return buf;
 	case WL_WORKERS: snprintf(buf, len, "workers:%u", c->wl_arg); return buf;
+	case WL_CAPTURE: return "capture";
 	}
 	return "?";
 }
@@ -68,6 +70,8 @@ uint64_t workload_chunks(const struct rx_cfg *c)
 		return c->wl_arg;
 	case WL_WORKERS:
 		return (uint64_t)c->wl_arg * worker_ring_frames(c);
+	case WL_CAPTURE:
+		return c->write_queue;
 	default:
 		return 0;
 	}
@@ -232,6 +236,8 @@ int workload_setup(struct rx_run *r)
 		return 0;
 	case WL_WORKERS:
 		return workers_start(r);
+	case WL_CAPTURE:
+		return capture_start(r->cap, r);
 	default:
 		return 0;
 	}
@@ -251,6 +257,9 @@ void workload_batch(struct rx_thread *t, const struct xfrag_pkt *pkts, unsigned 
 	case WL_WORKERS:
 		to_worker(t, pkts, n);
 		break;
+	case WL_CAPTURE:
+		capture_push(t->run->cap, t, pkts, n);
+		break;
 	}
 }
 
@@ -262,7 +271,10 @@ void workload_thread_end(struct rx_thread *t)
 
 void workload_drained(struct rx_thread *t, const struct xfrag_pkt *pkts, unsigned int n)
 {
-	xfrag_pkt__release_bulk(t->run->umem, pkts, n);
+	if (t->run->cfg->wl == WL_CAPTURE)
+		capture_push_wait(t->run->cap, t, pkts, n);
+	else
+		xfrag_pkt__release_bulk(t->run->umem, pkts, n);
 }
 
 void workload_stop(struct rx_run *r)
@@ -278,12 +290,19 @@ void workload_stop(struct rx_run *r)
 			}
 }
 
+int workload_finish(struct rx_run *r)
+{
+	return r->cap ? capture_finish(r->cap) : 0;
+}
+
 void workload_teardown(struct rx_run *r)
 {
 	const struct rx_cfg *c = r->cfg;
 	unsigned int i, k;
 
 	workload_stop(r);
+	capture_close(r->cap);
+	r->cap = NULL;
 	for (i = 0; r->t && i < c->nq; i++) {
 		workload_thread_end(&r->t[i]);
 		if (r->t[i].rings)
