@@ -28,6 +28,7 @@ struct capture {
 	struct rx_run *run;
 	const char *name;
 	FILE *f;
+	char *iobuf;  /* f's buffer: glibc takes setvbuf()'s size only with one */
 	pcap_t *dead;
 	pcap_dumper_t *dumper;
 	uint32_t snaplen;
@@ -75,14 +76,23 @@ struct capture *capture_open(const struct rx_cfg *c)
 			strerror(errno));
 		goto fail;
 	}
-	/* Before the first byte: pcap_dump() writes through this FILE. */
-	setvbuf(cap->f, NULL, _IOFBF, CAPTURE_STDIO_BUF);
+	/* Before the first byte: pcap_dump() writes through this FILE, and
+	 * a write(2) per 4 KiB (tmpfs' st_blksize) would cost more than the
+	 * copies. */
+	cap->iobuf = malloc(CAPTURE_STDIO_BUF);
+	if (cap->iobuf)
+		setvbuf(cap->f, cap->iobuf, _IOFBF, CAPTURE_STDIO_BUF);
 	cap->dumper = pcap_dump_fopen(cap->dead, cap->f);
 	if (!cap->dumper) {
 		fprintf(stderr, "rx: cannot write the capture to '%s': %s\n", cap->name,
 			pcap_geterr(cap->dead));
-		if (!to_stdout)
+		if (!to_stdout) {
 			fclose(cap->f);
+		} else {
+			/* stdout lives on: it must not keep a buffer we free */
+			fflush(stdout);
+			cap->iobuf = NULL;
+		}
 		cap->f = NULL;
 		goto fail;
 	}
@@ -371,6 +381,8 @@ void capture_close(struct capture *cap)
 		spsc_free(cap->q[i].ring);
 	if (cap->dead)
 		pcap_close(cap->dead);
+	/* capture_finish() closed the FILE that used it */
+	free(cap->iobuf);
 	free(cap->buf);
 	free(cap);
 }
