@@ -129,7 +129,8 @@ static const struct opt rx_opts[] = {
 		  "the writer, power of two (default " XSTR(CAPTURE_QUEUE_DEFAULT) "); when full,\n"
 		  "frames are dropped and counted, never waited for" },
 	{ .name = "write-cpu", .type = OPT_CPU, O(write_cpu), .metavar = "CPU",
-	  .what = "CPU", .help = "capture: pin the writer thread to CPU" },
+	  .what = "CPU", .help = "capture: pin the writer thread to CPU (default: where\n"
+				 "the main thread runs: the first CPU of --cpu)" },
 	{ .name = "fixed-frames", .type = OPT_BOOL, O(fixed),
 	  .help = "the classic baseline: fixed frames, aligned mode,\n"
 		  "every RX address recycled straight to the fill ring" },
