@@ -19,7 +19,8 @@
 #	    in DROP mode), xfrag, xfrag-bp (--busy-poll), fixed (4096-byte frames),
 #	    fixed2k (2048), dpdk and dpdk0 (DPDK's af_xdp PMD, busy_budget 64 / 0;
 #	    scripts/setup-bench-deps.sh), xfrag-cb, xfrag-r256, xfrag-r512,
-#	    xfrag-r1k, xfrag-b16k, xfrag-b2m (scripts/measure.sh)
+#	    xfrag-r1k, xfrag-b16k, xfrag-b2m, capture, capture-w0 (rx -w to
+#	    /dev/shm; frames written/s) (scripts/measure.sh)
 #	-m  lab MTU (e.g. 9000 for jumbo frames; gen then sends them with AF_PACKET)
 #	-R DIR  only recompute DIR/summary.{json,md} from DIR/runs.jsonl
 #	-q  wait (up to BENCH_QUIET_WAIT seconds, default 300) before each
@@ -50,7 +51,8 @@ summarize() { # OUT: summary.json and summary.md from runs.jsonl
 		        lat_p99_median: (map(.rx.latency_ns.p99 // empty) | median),
 		        lat_p999_median: (map(.rx.latency_ns.p999 // empty) | median),
 		        umem_peak_median: (map(.rx.umem_peak_bytes // empty) | median),
-		        drops_total: (map((.rx.drops.rx_dropped // 0) + (.rx.drops.rx_ring_full // 0)) | add),
+		        drops_total: (map((.rx.drops.rx_dropped // 0) + (.rx.drops.rx_ring_full // 0)
+					+ (.rx.capture.dropped // 0)) | add),
 		        frame_size: (.[0].rx.frame_size // null) } ]' "$OUT/runs.jsonl" >"$OUT/summary.json"
 
 	{
@@ -63,11 +65,13 @@ summarize() { # OUT: summary.json and summary.md from runs.jsonl
 				    fixed2k: "fixed-frames rx (2048)", "xfrag-cb": "xfrag rx --copybreak 256",
 				    "xfrag-r256": "xfrag rx, rings of 256", "xfrag-r512": "xfrag rx, rings of 512",
 				    "xfrag-r1k": "xfrag rx, rings of 1024", "xfrag-b16k": "xfrag rx, 16 KiB blocks",
-				    "xfrag-b2m": "xfrag rx, 2 MiB blocks"}[.] // .;
+				    "xfrag-b2m": "xfrag rx, 2 MiB blocks",
+				    capture: "xfrag rx -w /dev/shm (writer on the rx CPU)",
+				    "capture-w0": "xfrag rx -w /dev/shm (writer on CPU 0)"}[.] // .;
 			def k: {ceiling: 0, xdpdrop: 1, xfrag: 2, "xfrag-bp": 3, dpdk: 4, dpdk0: 5, fixed: 6, fixed2k: 7}[.] // 8;
 			def n: if . == null then "-" else (. | floor | tostring) end;
-			def r2: (. * 100 | round | tostring) as $s
-				| if ($s | length) < 3 then "0." + ("00" + $s)[-2:] else $s[:-2] + "." + $s[-2:] end;
+			def r2: if . == null then "-" else (. * 100 | round | tostring) as $s
+				| if ($s | length) < 3 then "0." + ("00" + $s)[-2:] else $s[:-2] + "." + $s[-2:] end end;
 			def mib: if . == null then "-" else ((. / 1048576 * 10 | floor) / 10 | tostring) + " MiB" end;
 			sort_by(.size, (.kind | k))[]
 			| "| \(.size) B | \(.kind | kname) | \(.pps_median | n) | \(.pps_min | n) .. \(.pps_max | n) | "

@@ -22,6 +22,10 @@
 #	                   and 0: neither wins consistently, take the better); its
 #	                   rate is RX-packets over gen's duration
 #	                   (scripts/setup-bench-deps.sh installs it)
+#	capture    xfrag rx -w FILE: every frame written to a pcap file in
+#	           /dev/shm (tmpfs; removed after the run), the writer thread
+#	           on the receiver's CPU; the rate printed is frames written/s
+#	capture-w0 the same with the writer on the generator's CPU ($MEASURE_GEN_CPU)
 # The receiver runs on $LAB_HOST_IF pinned to CPU $MEASURE_RX_CPU (default 1),
 # `xfrag-bench gen` sends SIZE-byte frames from the lab namespace for
 # SECONDS, pinned to CPU $MEASURE_GEN_CPU (default 0); then the receiver is
@@ -122,7 +126,7 @@ _measure_dpdk() { # BUSY_BUDGET SIZE SECONDS PREFIX
 }
 
 measure() {
-	local kind=$1 size=$2 secs=$3 prefix=$4 pid rc=0 rx=()
+	local kind=$1 size=$2 secs=$3 prefix=$4 pid rc=0 rx=() cap=
 	local bench=${MEASURE_BENCH:?MEASURE_BENCH is not set}
 	case $kind in
 	ceiling) _measure_bare "$size" "$secs" "$prefix"; return ;;
@@ -141,6 +145,11 @@ measure() {
 	xfrag-r1k) rx=(rx -i "$LAB_HOST_IF" "${_MEASURE_RX_PIN[@]}" -r 1024) ;;
 	xfrag-b16k) rx=(rx -i "$LAB_HOST_IF" "${_MEASURE_RX_PIN[@]}" --block-size 16K) ;;
 	xfrag-b2m) rx=(rx -i "$LAB_HOST_IF" "${_MEASURE_RX_PIN[@]}" --block-size 2M) ;;
+	capture) cap=/dev/shm/xfrag-measure-$$.pcap
+		 rx=(rx -i "$LAB_HOST_IF" "${_MEASURE_RX_PIN[@]}" -w "$cap") ;;
+	capture-w0) cap=/dev/shm/xfrag-measure-$$.pcap
+		 rx=(rx -i "$LAB_HOST_IF" "${_MEASURE_RX_PIN[@]}" -w "$cap")
+		 if [ "$(nproc)" -ge 2 ]; then rx+=(--write-cpu "$MEASURE_GEN_CPU"); fi ;;
 	*) echo "measure: unknown kind '$kind'" >&2; return 2 ;;
 	esac
 	# shellcheck disable=SC2206
@@ -161,10 +170,11 @@ measure() {
 	sleep 0.2
 	kill -INT "$pid" 2>/dev/null
 	wait "$pid" || rc=1
+	if [ -n "$cap" ]; then rm -f "$cap"; fi
 	if [ "$rc" != 0 ] || ! tail -n 1 "$prefix.rx" | jq -e . >/dev/null 2>&1; then
 		echo "measure: $kind at $size B failed:" >&2
 		tail -n 3 "$prefix.rx.err" "$prefix.gen.err" >&2
 		return 1
 	fi
-	tail -n 1 "$prefix.rx" | jq -r '(.rx_pps // .drop_pps) | floor'
+	tail -n 1 "$prefix.rx" | jq -r '(.capture.pps // .rx_pps // .drop_pps) | floor'
 }

@@ -10,6 +10,7 @@ PKGS=(
   bpftool xdp-tools iproute2 ethtool
   linux-libc-dev
   valgrind gnuplot-nox python3 jq procps util-linux binutils
+  groff-base libpcap-dev tcpdump
 )
 
 missing=()

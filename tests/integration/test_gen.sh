@@ -195,6 +195,9 @@ refuse "bad IPv4" -i "$LAB_NS_IF" --dst-ip 1.2.3 --count 1
 refuse "needs a value" -i "$LAB_NS_IF" --count
 refuse "out of range" -i "$LAB_NS_IF" --mode xdp --queue 3 --count 1
 refuse "batch" -i "$LAB_NS_IF" --batch 0 --count 1
+refuse "CPU $(nproc) is not available" -i "$LAB_NS_IF" --cpu "$(nproc)" --count 1
+refuse "bad UMEM size '17179869185G'" -i "$LAB_NS_IF" --umem-size 17179869185G --count 1
+refuse "UMEM size 4096 is too small" -i "$LAB_NS_IF" --mode xdp --umem-size 4K --count 1
 ip -n "$LAB_NS" link set dev "$LAB_NS_IF" down
 refuse "down" -i "$LAB_NS_IF" --count 1
 ip -n "$LAB_NS" link set dev "$LAB_NS_IF" up

@@ -228,10 +228,38 @@ bad "workers with fixed frames" "not workers" rx -i "$IF" --fixed-frames --workl
 bad "duration" "bad duration '-1'" rx -i "$IF" -d -1
 bad "count" "bad count '0'" rx -i "$IF" --count 0
 bad "xdp mode" "bad XDP mode 'fast'" rx -i "$IF" --xdp-mode fast -d 1
+NCPU=$(nproc)
+bad "CPU beyond the machine" "CPU $NCPU is not available" rx -i "$IF" --cpu "$NCPU" -d 1
+bad "CPU list beyond the machine" "CPU $((NCPU + 6)) is not available" rx -i "$IF" --cpu "0,$((NCPU + 6))" -d 1
 bad "busy-poll" "bad busy-poll" rx -i "$IF" --busy-poll=abc -d 1
 bad "unknown option" "unrecognized option|usage" rx -i "$IF" --bogus
 bad "extra argument" "unexpected argument 'extra'" rx -i "$IF" -d 1 extra
 bad "timeline path" "cannot write the timeline" rx -i "$IF" -d 1 --timeline /nonexistent/dir/t
+# Sizes that overflow or are too small for what the command must hold.
+bad "UMEM size overflow" "bad UMEM size '17179869185G'" rx -i "$IF" -u 17179869185G -d 1
+bad "block size overflow" "bad block size '17179869185G'" rx -i "$IF" --block-size 17179869185G -d 1
+bad "batch overflow" "bad batch '17179869184G'" rx -i "$IF" -b 17179869184G -d 1
+bad "alloc UMEM too small" "UMEM size 65536 is too small.*batches of 64" \
+	alloc --umem-size 65536 --batch 64 --case single --ops 1000 --repeat 1
+bad "alloc UMEM too small (mixed)" "UMEM size 262144 is too small" \
+	alloc --umem-size 256K --case mixed --ops 1000 --repeat 1
+bad "alloc UMEM overflow" "bad .*'17179869185G'" \
+	alloc -u 17179869185G --case single --ops 1000 --repeat 1
+bad "alloc block size" "block size 3000 is not a power of two" alloc --block-size 3000 --ops 1000 --repeat 1
+bad "alloc size" "size 5000 .*at most" alloc --size 5000 --ops 1000 --repeat 1
+bad "alloc repeat" "repeat 100 out of range" alloc --repeat 100 --ops 1000
+# Capture (-w): what cannot be written or combined is refused before anything is attached.
+bad "capture path" "cannot write the capture to '/nonexistent/dir/c.pcap'" \
+	rx -i "$IF" -d 1 -w /nonexistent/dir/c.pcap
+bad "capture with fixed frames" "write needs the frag allocator" \
+	rx -i "$IF" -d 1 -w "$TMP/c.pcap" --fixed-frames
+bad "capture with a workload" "does not combine with --workload hold:10" \
+	rx -i "$IF" -d 1 -w "$TMP/c.pcap" --workload hold:10
+bad "snaplen without -w" "need --write FILE" rx -i "$IF" -d 1 --snaplen 100
+bad "snaplen" "snaplen 300000 out of range 0..262144" rx -i "$IF" -d 1 -w "$TMP/c.pcap" --snaplen 300000
+bad "write queue" "write queue 100 is not a power of two" rx -i "$IF" -d 1 -w "$TMP/c.pcap" --write-queue 100
+bad "writer CPU" "CPU $NCPU is not available" rx -i "$IF" -d 1 -w "$TMP/c.pcap" --write-cpu "$NCPU"
+[ -e "$TMP/c.pcap" ] && fail "a refused capture left $TMP/c.pcap behind"
 bad "xdp-drop interface" "unknown interface 'nosuch0'" xdp-drop -i nosuch0 -d 1
 bad "xdp-drop duration" "bad duration" xdp-drop -i "$IF" -d 0
 bad "xdp-drop filter" "bad filter" xdp-drop -i "$IF" --filter tcp:70000 -d 1

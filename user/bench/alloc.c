@@ -14,7 +14,6 @@
  * Speed claims are ratios within the run; wall-clock numbers are context.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <linux/perf_event.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,6 +26,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "params.h"
 #include "xfrag/xfrag.h"
 
 #define MAX_BATCH 256
@@ -36,8 +36,8 @@ struct opts {
 	uint64_t ops;
 	uint32_t batch, size, block_size;
 	uint64_t umem_size;
-	int repeat;
-	int json;
+	uint32_t repeat;
+	bool json;
 	const char *cases;
 };
 
@@ -140,6 +140,13 @@ static double run_single_xfrag(struct xfrag_umem *u, const struct opts *o,
 	for (i = 0; i < iters; i++) {
 		int n = xfrag_cache__alloc_burst(c, o->size, addrs, o->batch);
 
+		/* cmd_alloc() sized the UMEM for a batch: a dry pool is a bug. */
+		if (n <= 0) {
+			fprintf(stderr, "alloc: the pool ran dry after %llu batches\n",
+				(unsigned long long)i);
+			xfrag_cache__destroy(c);
+			return -1;
+		}
 		acc += addrs[n - 1];
 		natomic += owner ? xfrag_cache__release_bulk(c, addrs, (unsigned int)n) :
 				   xfrag_umem__release_bulk(u, addrs, (unsigned int)n);
@@ -309,8 +316,13 @@ static double run_mixed_xfrag(struct xfrag_umem *u, const struct opts *o,
 	t0 = now_ns();
 	for (i = 0; i < iters; i++) {
 		for (j = 0; j < o->batch; j++)
-			if (xfrag_cache__alloc(c, sizes[k++ & 4095], 64, &addrs[j]))
-				abort();
+			if (xfrag_cache__alloc(c, sizes[k++ & 4095], 64, &addrs[j])) {
+				fprintf(stderr, "alloc: the pool ran dry after %llu batches\n",
+					(unsigned long long)i);
+				xfrag_umem__release_bulk(u, addrs, j);
+				xfrag_cache__destroy(c);
+				return -1;
+			}
 		natomic += xfrag_umem__release_bulk(u, addrs, o->batch);
 	}
 	t1 = now_ns();
@@ -367,88 +379,88 @@ static double median(double *v, int n)
 	return v[n / 2];
 }
 
-static void usage(FILE *f)
+/*
+ * The smallest UMEM every case can run in: the free stack must hold a
+ * batch of its frames, and xfrag a batch of the largest frags (mixed: 4096)
+ * in whole blocks plus the block its cache is carving.
+ */
+static uint64_t umem_needed(const struct opts *o)
 {
-	fprintf(f,
-		"usage: xfrag-bench alloc [options]\n"
-		"  --case LIST        single,owner,cross,mixed (default: all)\n"
-		"  --ops N            alloc+release pairs per run (default 20M)\n"
-		"  --batch N          frags per batch, 1..%d (default 64)\n"
-		"  --size BYTES       frag size for single/cross (default 2048)\n"
-		"  --block-size BYTES power of two, 4K..2M (default 64K)\n"
-		"  --umem-size BYTES  (default 16M)\n"
-		"  --repeat N         interleaved runs; medians reported (default 5)\n"
-		"  --json             one JSON object on the last line of stdout\n",
-		MAX_BATCH);
+	uint32_t frame = o->size >= 2048 ? 4096 : 2048, largest = o->size;
+	uint64_t per_block, blocks, stack, frags;
+
+	if (strstr(o->cases, "mixed"))
+		frame = largest = 4096;
+	per_block = o->block_size / largest;
+	blocks = (o->batch + per_block - 1) / per_block + 1;
+	stack = (uint64_t)o->batch * frame;
+	frags = blocks * o->block_size;
+	return stack > frags ? stack : frags;
 }
+
+#define O(member) OPT_FIELD(struct opts, member)
+static const struct opt alloc_opts[] = {
+	{ .name = "case", .short_opt = 'c', .type = OPT_STR, O(cases), .metavar = "LIST",
+	  .help = "single,owner,cross,mixed (default: all)" },
+	{ .name = "ops", .short_opt = 'n', .type = OPT_UINT, O(ops), .metavar = "N",
+	  .what = "op count", .positive = true,
+	  .help = "alloc+release pairs per run (default 20M)" },
+	{ .name = "batch", .short_opt = 'b', .type = OPT_UINT, O(batch), .metavar = "N",
+	  .lo = 1, .hi = MAX_BATCH, .help = "frags per batch, 1..256 (default 64)" },
+	{ .name = "size", .short_opt = 's', .type = OPT_UINT, O(size), .metavar = "BYTES",
+	  .positive = true, .help = "frag size for single/owner/cross, at most 4096\nand the block size (default 2048)" },
+	{ .name = "block-size", .short_opt = 'B', .type = OPT_UINT, O(block_size),
+	  .metavar = "BYTES", .what = "block size", .pow2 = true, .lo = XFRAG_BLOCK_MIN,
+	  .hi = XFRAG_BLOCK_MAX, .help = "power of two, 4K..2M (default 64K)" },
+	{ .name = "umem-size", .short_opt = 'u', .type = OPT_UINT, O(umem_size),
+	  .metavar = "BYTES", .what = "UMEM size", .positive = true,
+	  .help = "(default 16M; at least what a batch of every case needs)" },
+	{ .name = "repeat", .short_opt = 'r', .type = OPT_UINT, O(repeat), .metavar = "N",
+	  .lo = 1, .hi = 99, .help = "interleaved runs; medians reported (default 5)" },
+	{ .name = "json", .short_opt = 'j', .type = OPT_BOOL, O(json),
+	  .help = "one JSON object on the last line of stdout" },
+};
+#undef O
+
+const struct opt_table alloc_table = {
+	.cmd = "alloc",
+	.synopsis = "[options]",
+	.about = "The frag allocator against the fixed-frame free stack of the AF_XDP\n"
+		 "examples, side by side in one run: ns per alloc+release pair, atomics\n"
+		 "and instructions per frag. Cases: single (carve a batch, bulk-release\n"
+		 "it), owner (release through the carving cache), cross (carve on CPU 0,\n"
+		 "release on CPU 1 through an SPSC ring), mixed (random sizes 64 B..4 KiB).",
+	.opts = alloc_opts,
+	.n = OPT_TABLE_LEN(alloc_opts),
+	.notes = "Speed claims are ratios within the run; wall-clock numbers are context.",
+};
 
 int cmd_alloc(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "case", required_argument, NULL, 'c' },
-		{ "ops", required_argument, NULL, 'n' },
-		{ "batch", required_argument, NULL, 'b' },
-		{ "size", required_argument, NULL, 's' },
-		{ "block-size", required_argument, NULL, 'B' },
-		{ "umem-size", required_argument, NULL, 'u' },
-		{ "repeat", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct opts o = { .ops = 20000000, .batch = 64, .size = 2048,
 			  .block_size = 64 << 10, .umem_size = 16 << 20,
 			  .repeat = 5, .cases = "single,owner,cross,mixed" };
 	struct result res[4];
-	int nres = 0, opt, i;
-	uint64_t v;
+	int nres = 0, rc, i;
+	uint64_t need;
 	uint32_t sizes[4096];
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "hjc:n:b:s:B:u:r:", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'c': o.cases = optarg; break;
-		case 'n':
-		case 'b':
-		case 's':
-		case 'B':
-		case 'u':
-		case 'r':
-			if (parse_size(optarg, &v) || !v) {
-				fprintf(stderr, "alloc: bad value '%s' for --%s\n", optarg,
-					opt == 'n' ? "ops" : opt == 'b' ? "batch" :
-					opt == 's' ? "size" : opt == 'B' ? "block-size" :
-					opt == 'u' ? "umem-size" : "repeat");
-				return 2;
-			}
-			if (opt == 'n') o.ops = v;
-			if (opt == 'b') o.batch = (uint32_t)v;
-			if (opt == 's') o.size = (uint32_t)v;
-			if (opt == 'B') o.block_size = (uint32_t)v;
-			if (opt == 'u') o.umem_size = v;
-			if (opt == 'r') o.repeat = (int)v;
-			break;
-		case 'j': o.json = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "alloc: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	if (o.batch > MAX_BATCH) {
-		fprintf(stderr, "alloc: --batch %u exceeds %d\n", o.batch, MAX_BATCH);
-		return 2;
-	}
+	rc = params_parse(&alloc_table, argc, argv, &o);
+	if (rc)
+		return rc == 1 ? 0 : rc;
 	if (o.size > o.block_size || o.size > 4096) {
-		fprintf(stderr, "alloc: --size %u must be at most the block size and 4096\n", o.size);
+		fprintf(stderr, "alloc: size %u too large: at most the block size and 4096\n", o.size);
 		return 2;
 	}
-	if (o.repeat > 99)
-		o.repeat = 99;
 	if (o.ops < o.batch)
 		o.ops = o.batch;
+	need = umem_needed(&o);
+	if (o.umem_size < need) {
+		fprintf(stderr, "alloc: UMEM size %llu is too small for batches of %u: the cases need at least %llu bytes (-u %lluK)\n",
+			(unsigned long long)o.umem_size, o.batch, (unsigned long long)need,
+			(unsigned long long)(need + 1023) >> 10);
+		return 2;
+	}
 
 	XFRAG_OPTS(xfrag_umem_opts, uo, .size = o.umem_size,
 		   .block_size = o.block_size);
@@ -483,7 +495,7 @@ int cmd_alloc(int argc, char **argv)
 		memset(r, 0, sizeof(*r));
 		r->name = which == 0 ? "single" : which == 1 ? "cross" :
 			  which == 2 ? "mixed" : "owner";
-		for (i = 0; i < o.repeat; i++) {
+		for (i = 0; i < (int)o.repeat; i++) {
 			in[i] = bin[i] = -1;
 			at[i] = 0;
 			/* interleave: baseline and xfrag alternate */
@@ -497,12 +509,17 @@ int cmd_alloc(int argc, char **argv)
 				bns[i] = run_mixed_stack(&o, sizes, &bin[i]);
 				ns[i] = run_mixed_xfrag(u, &o, sizes, &at[i], &in[i], &bpf);
 			}
+			if (ns[i] < 0 || bns[i] < 0) {
+				fprintf(stderr, "alloc: the %s case failed\n", r->name);
+				xfrag_umem__destroy(u);
+				return 1;
+			}
 		}
-		r->ns = median(ns, o.repeat);
-		r->base_ns = median(bns, o.repeat);
-		r->atomics_per_frag = median(at, o.repeat);
-		r->instr = median(in, o.repeat);
-		r->base_instr = median(bin, o.repeat);
+		r->ns = median(ns, (int)o.repeat);
+		r->base_ns = median(bns, (int)o.repeat);
+		r->atomics_per_frag = median(at, (int)o.repeat);
+		r->instr = median(in, (int)o.repeat);
+		r->base_instr = median(bin, (int)o.repeat);
 		r->umem_bytes_per_frag = which == 2 ? bpf : o.size;
 		r->base_umem_bytes_per_frag = which == 2 ? 4096 : (o.size >= 2048 ? 4096 : 2048);
 		nres++;
@@ -532,7 +549,7 @@ int cmd_alloc(int argc, char **argv)
 	}
 	if (res[0].instr < 0)
 		printf("(instructions: perf counters unavailable here; use valgrind --tool=callgrind)\n");
-	printf("blocks %u x %u B, backing %s, batch %u, %d runs, medians\n",
+	printf("blocks %u x %u B, backing %s, batch %u, %u runs, medians\n",
 	       st.nblocks, st.block_size, xfrag_backing_name(st.backing),
 	       o.batch, o.repeat);
 
@@ -546,7 +563,7 @@ int cmd_alloc(int argc, char **argv)
 			printf("\"instructions_hint\":%.1f,", r0->instr);
 		else
 			printf("\"instructions_hint\":null,");
-		printf("\"batch\":%u,\"size\":%u,\"block_size\":%u,\"repeat\":%d,\"cases\":{",
+		printf("\"batch\":%u,\"size\":%u,\"block_size\":%u,\"repeat\":%u,\"cases\":{",
 		       o.batch, o.size, o.block_size, o.repeat);
 		for (i = 0; i < nres; i++) {
 			struct result *r = &res[i];

@@ -6,10 +6,21 @@
 #include <stdint.h>
 #include <time.h>
 
+struct opt_table;
+
+/* One subcommand: main.c dispatches on the name, man.c documents it. */
+struct bench_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary; /* one line for the command list */
+	const struct opt_table *table;
+};
+
 int cmd_alloc(int argc, char **argv);
 int cmd_rx(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_xdpdrop(int argc, char **argv);
+extern const struct opt_table alloc_table, rx_table, gen_table, xdpdrop_table;
 
 static inline uint64_t now_ns(void)
 {
@@ -19,10 +30,14 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Parse a size with an optional K/M/G suffix (powers of 1024); -1 on error. */
-int parse_size(const char *s, uint64_t *out);
-/* Parse a duration in seconds (> 0, finite, at most 1e7); -1 on error. */
-int parse_seconds(const char *s, double *out);
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+void sleep_ms(unsigned int ms);
 /* Pin the calling thread to @cpu (-1: leave it). Returns 0 or -errno. */
 int pin_cpu(int cpu);
 

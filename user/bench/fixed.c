@@ -21,8 +21,11 @@
 #include <linux/if_xdp.h>
 #include <xdp/xsk.h>
 
+#include "account.h"
 #include "bench.h"
-#include "rx.h"
+#include "device.h"
+#include "path.h"
+#include "signals.h"
 
 #ifndef SO_PREFER_BUSY_POLL
 #define SO_PREFER_BUSY_POLL 69
@@ -53,13 +56,6 @@ struct fixed {
 	struct xsk_umem *umem;
 	struct fixed_q q[RX_MAX_QUEUES];
 };
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 static int open_socket(struct fixed *fx, const struct rx_cfg *c, unsigned int i)
 {
@@ -123,7 +119,7 @@ static int open_socket(struct fixed *fx, const struct rx_cfg *c, unsigned int i)
 	return 0;
 }
 
-int fixed_setup(struct rx_run *r)
+static int fixed_setup(struct rx_run *r)
 {
 	struct rx_cfg *c = r->cfg;
 	struct fixed *fx;
@@ -218,7 +214,7 @@ static inline void wake(struct fixed_q *q)
 	}
 }
 
-void *fixed_thread(void *arg)
+static void *fixed_thread(void *arg)
 {
 	struct rx_thread *t = arg;
 	struct rx_run *r = t->run;
@@ -230,7 +226,7 @@ void *fixed_thread(void *arg)
 	uint32_t idx_rx, idx_fq, n, i, cap = c->wl_arg;
 
 	pin_cpu(t->cpu);
-	while (!rx_should_stop()) {
+	while (!stop_requested()) {
 		uint32_t max = c->batch;
 
 		if (c->count && c->nq == 1 && c->count - mine < max)
@@ -259,7 +255,7 @@ void *fixed_thread(void *arg)
 
 		/* Fill slots for as many frames as we took. */
 		while (xsk_ring_prod__reserve(&q->fill, n, &idx_fq) != n) {
-			if (rx_should_stop())
+			if (stop_requested())
 				goto out;
 			wake(q);
 		}
@@ -287,7 +283,7 @@ void *fixed_thread(void *arg)
 		bump(q->fill_posted, n);
 		mine += n;
 		if (c->count && atomic_fetch_add(&r->total, n) + n >= c->count)
-			atomic_store(&rx_stop, true);
+			stop_request();
 	}
 out:
 	/* Held frames go back to the spares: nothing else owns them. */
@@ -300,7 +296,7 @@ out:
 	return NULL;
 }
 
-void fixed_stats(struct rx_run *r, unsigned int i, struct xfrag_rxq_stats *s)
+static void fixed_stats(struct rx_run *r, unsigned int i, struct xfrag_rxq_stats *s)
 {
 	struct fixed_q *q = &r->fx->q[i];
 	struct xdp_statistics xs = { 0 };
@@ -339,7 +335,7 @@ void fixed_stats(struct rx_run *r, unsigned int i, struct xfrag_rxq_stats *s)
 	s->zerocopy = q->zerocopy;
 }
 
-uint64_t fixed_drain(struct rx_run *r, unsigned int i, uint64_t *bytes)
+static uint64_t fixed_drain(struct rx_run *r, unsigned int i, uint64_t *bytes)
 {
 	struct fixed_q *q = &r->fx->q[i];
 	uint64_t total = 0;
@@ -354,7 +350,7 @@ uint64_t fixed_drain(struct rx_run *r, unsigned int i, uint64_t *bytes)
 	return total;
 }
 
-void fixed_umem_usage(struct rx_run *r, uint64_t *size, uint64_t *in_use)
+static void fixed_umem_usage(struct rx_run *r, uint64_t *size, uint64_t *in_use)
 {
 	struct fixed *fx = r->fx;
 	uint64_t spare = 0;
@@ -371,7 +367,7 @@ void fixed_umem_usage(struct rx_run *r, uint64_t *size, uint64_t *in_use)
 	*in_use = fx->size - spare * fx->frame_size;
 }
 
-void fixed_teardown(struct rx_run *r)
+static void fixed_teardown(struct rx_run *r)
 {
 	struct fixed *fx = r->fx;
 	unsigned int i;
@@ -392,3 +388,13 @@ void fixed_teardown(struct rx_run *r)
 	free(fx);
 	r->fx = NULL;
 }
+
+const struct rx_path rx_path_fixed = {
+	.name = "fixed",
+	.setup = fixed_setup,
+	.thread = fixed_thread,
+	.stats = fixed_stats,
+	.drain = fixed_drain,
+	.umem_usage = fixed_umem_usage,
+	.teardown = fixed_teardown,
+};

@@ -16,12 +16,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <linux/if_packet.h>
-#include <math.h>
 #include <net/ethernet.h>
 #include <net/if.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,37 +29,12 @@
 
 #include "bench.h"
 #include "frame.h"
+#include "gen_opts.h"
+#include "pacer.h"
+#include "params.h"
+#include "signals.h"
 #include "xfrag/txq.h"
 #include "xfrag/xfrag.h"
-
-#define GEN_MAX_BATCH 256
-#define GEN_DEFAULT_DURATION 10.0
-
-enum gen_mode { GEN_AUTO, GEN_XDP, GEN_PACKET };
-
-struct gen_cfg {
-	const char *ifname;
-	int ifindex;
-	uint32_t mtu;
-	uint32_t queue;
-	bool queue_set;
-	uint64_t count;       /* 0: none */
-	double duration;      /* 0: none */
-	uint64_t rate;        /* pps, 0: unlimited */
-	struct frame_sizes sizes;
-	const char *size_spec;
-	uint32_t flows;
-	struct frame_params fp;
-	bool src_mac_set, dst_ip_set, src_ip_set;
-	enum gen_mode mode;
-	int cpu;
-	uint32_t batch;
-	uint32_t frame_size;
-	uint32_t ring;
-	uint64_t umem_size;
-	uint32_t bind_mode;
-	bool json, quiet;
-};
 
 struct gen_result {
 	const char *mode;
@@ -76,86 +48,6 @@ struct gen_result {
 	int last_error;
 	uint32_t blocks_in_use; /* AF_XDP: UMEM blocks pinned after the end */
 };
-
-static volatile sig_atomic_t gen_signal;
-
-static void on_signal(int sig)
-{
-	gen_signal = sig;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-/* --------------------------------------------------------------- pacing -- */
-
-/*
- * A token bucket holding at most one batch: --rate is kept over any
- * interval longer than a batch takes. Frames leave in groups of what
- * accrues in 50 us (at least 1, at most a batch): one frame per send would
- * cost a syscall per frame and cap the rate well below what batches reach.
- */
-struct pacer {
-	uint64_t rate;
-	double tokens, burst, group;
-	uint64_t last;
-};
-
-static void pacer_init(struct pacer *p, uint64_t rate, uint32_t batch, uint64_t now)
-{
-	p->rate = rate;
-	p->burst = batch;
-	p->group = floor((double)rate * 50e-6);
-	if (p->group < 1)
-		p->group = 1;
-	if (p->group > batch)
-		p->group = batch;
-	p->tokens = 1;
-	p->last = now;
-}
-
-/* Up to @want frames may go now; sleeps or spins briefly if none may. */
-static unsigned int pacer_take(struct pacer *p, unsigned int want, uint64_t now)
-{
-	unsigned int n = 0;
-	double need;
-
-	if (!p->rate)
-		return want;
-	p->tokens += (double)(now - p->last) * (double)p->rate * 1e-9;
-	p->last = now;
-	if (p->tokens > p->burst)
-		p->tokens = p->burst;
-	need = want < p->group ? want : p->group;
-	if (want && p->tokens >= need) {
-		n = p->tokens < want ? (unsigned int)p->tokens : want;
-		p->tokens -= n;
-	}
-	if (!n && want) {
-		double wait_ns = (need - p->tokens) * 1e9 / (double)p->rate;
-
-		if (wait_ns > 100e3) {
-			struct timespec ts = { 0, (long)(wait_ns - 50e3) };
-
-			if (wait_ns - 50e3 >= 1e9)
-				ts = (struct timespec){ 0, 999999999 };
-			nanosleep(&ts, NULL);
-		} else {
-			cpu_relax();
-		}
-	}
-	return n;
-}
-
-static void pacer_return(struct pacer *p, unsigned int n)
-{
-	if (p->rate)
-		p->tokens += n;
-}
 
 /* ------------------------------------------------------------- progress -- */
 
@@ -189,7 +81,7 @@ static void progress_tick(struct progress *pr, uint64_t now, uint64_t sent,
 static bool time_to_stop(const struct gen_cfg *c, struct gen_result *r,
 			 uint64_t now, uint64_t deadline)
 {
-	if (gen_signal) {
+	if (stop_requested()) {
 		r->stopped = "signal";
 		return true;
 	}
@@ -591,109 +483,6 @@ static void report(const struct gen_cfg *c, const struct gen_result *r)
 
 /* ---------------------------------------------------------------- setup -- */
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-"usage: xfrag-bench gen -i IFACE [options]\n"
-"\n"
-"Send test frames (Ethernet/IPv4/UDP with a sequence number and a checksummed\n"
-"payload, see user/bench/frame.h) out of IFACE.\n"
-"\n"
-"  -i, --iface IF         interface to send on (required)\n"
-"  -q, --queue Q          AF_XDP queue to bind (default 0); on veth, frames land\n"
-"                         in the peer's rx queue Q. AF_PACKET picks the queue\n"
-"                         itself (by CPU: use --cpu)\n"
-"  -n, --count N          stop once the device accepted N frames (k/M/G suffixes)\n"
-"  -d, --duration S       stop after S seconds (default %.0f if no --count)\n"
-"  -R, --rate PPS         frames per second, token-bucket paced; 0 = as fast as\n"
-"                         possible (default; k/M suffixes)\n"
-"  -s, --size SPEC        frame bytes without FCS, %d..%d: 64 (default), imix\n"
-"                         (64/594/1518 at 7:4:1; 1518 is clamped to MTU + 14),\n"
-"                         or a comma list cycled in order (64,1500,9000)\n"
-"      --flows N          UDP source ports src-port .. src-port+N-1 (default 1)\n"
-"      --src-mac MAC      default: the interface's\n"
-"      --dst-mac MAC      default: ff:ff:ff:ff:ff:ff (pass the peer's for unicast)\n"
-"      --src-ip IP        default: the interface's IPv4 address, else 198.18.0.2\n"
-"      --dst-ip IP        default: the .1 of the interface's subnet (.2 if that is\n"
-"                         the interface), else 198.18.0.1\n"
-"      --src-port P       first UDP source port (default %d)\n"
-"      --dst-port P       UDP destination port (default %d)\n"
-"  -m, --mode MODE        xdp: AF_XDP TX with frag-carved frames; packet:\n"
-"                         AF_PACKET sendmmsg; auto (default): xdp, else packet.\n"
-"                         Frames above the AF_XDP frame size (--frame-size,\n"
-"                         4096) need packet mode: multi-buffer TX is not done\n"
-"      --cpu C            pin the sending thread to CPU C\n"
-"  -b, --batch N          frames per send, 1..%d (default 64)\n"
-"  -F, --frame-size B     AF_XDP chunk size, 2048..4096 (default 4096)\n"
-"  -r, --ring-size N      AF_XDP TX and completion ring entries (default 2048)\n"
-"  -u, --umem-size SIZE   AF_XDP UMEM bytes (default: what the rings need)\n"
-"  -z, --zerocopy         AF_XDP: require zero-copy;  -c, --copy: copy mode\n"
-"      --json             print one JSON object as the last stdout line\n"
-"      --quiet            no progress lines on stderr\n"
-"  -h, --help\n"
-"\n"
-"Progress goes to stderr once a second. SIGINT/SIGTERM stop the run with a\n"
-"summary. Exit status: 0 done, 1 failure, 2 bad usage.\n",
-		GEN_DEFAULT_DURATION, FRAME_MIN_LEN, FRAME_MAX_LEN, FRAME_SRC_PORT,
-		FRAME_DST_PORT, GEN_MAX_BATCH);
-}
-
-/* A number with an optional k/M/G (powers of 1000) suffix. */
-static int parse_si(const char *s, uint64_t *out)
-{
-	char *end;
-	double v;
-
-	if (!s || !*s || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': v *= 1e3; end++; break;
-	case 'm': case 'M': v *= 1e6; end++; break;
-	case 'g': case 'G': v *= 1e9; end++; break;
-	default: break;
-	}
-	if (*end || v > 1e18 || v != floor(v))
-		return -1;
-	*out = (uint64_t)v;
-	return 0;
-}
-
-static int parse_u32_range(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *end || v < lo || v > hi)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	char extra;
-	int i;
-
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
-		   &b[5], &extra) != 6)
-		return -1;
-	for (i = 0; i < 6; i++) {
-		if (b[i] > 0xff)
-			return -1;
-		mac[i] = (uint8_t)b[i];
-	}
-	return 0;
-}
-
 /* MTU, MAC, IPv4 address and state of the interface. */
 static int probe_iface(struct gen_cfg *c)
 {
@@ -735,218 +524,6 @@ static int probe_iface(struct gen_cfg *c)
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct gen_cfg *c)
-{
-	enum { O_FLOWS = 256, O_SRC_MAC, O_DST_MAC, O_SRC_IP, O_DST_IP,
-	       O_SRC_PORT, O_DST_PORT, O_CPU, O_JSON, O_QUIET };
-	static const struct option lo[] = {
-		{ "iface", required_argument, NULL, 'i' },
-		{ "queue", required_argument, NULL, 'q' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "rate", required_argument, NULL, 'R' },
-		{ "size", required_argument, NULL, 's' },
-		{ "flows", required_argument, NULL, O_FLOWS },
-		{ "src-mac", required_argument, NULL, O_SRC_MAC },
-		{ "dst-mac", required_argument, NULL, O_DST_MAC },
-		{ "src-ip", required_argument, NULL, O_SRC_IP },
-		{ "dst-ip", required_argument, NULL, O_DST_IP },
-		{ "src-port", required_argument, NULL, O_SRC_PORT },
-		{ "dst-port", required_argument, NULL, O_DST_PORT },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "cpu", required_argument, NULL, O_CPU },
-		{ "batch", required_argument, NULL, 'b' },
-		{ "frame-size", required_argument, NULL, 'F' },
-		{ "ring-size", required_argument, NULL, 'r' },
-		{ "umem-size", required_argument, NULL, 'u' },
-		{ "zerocopy", no_argument, NULL, 'z' },
-		{ "copy", no_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "quiet", no_argument, NULL, O_QUIET },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	char err[256];
-	uint32_t v;
-	int opt;
-
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":i:q:n:d:R:s:m:b:F:r:u:zch", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			c->ifname = optarg;
-			break;
-		case 'q':
-			if (parse_u32_range(optarg, 0, 65535, &c->queue)) {
-				fprintf(stderr, "gen: bad queue '%s'\n", optarg);
-				return 2;
-			}
-			c->queue_set = true;
-			break;
-		case 'n':
-			if (parse_si(optarg, &c->count) || !c->count) {
-				fprintf(stderr, "gen: bad count '%s' (frames, > 0)\n", optarg);
-				return 2;
-			}
-			break;
-		case 'd':
-			if (parse_seconds(optarg, &c->duration)) {
-				fprintf(stderr, "gen: bad duration '%s' (seconds, > 0)\n", optarg);
-				return 2;
-			}
-			break;
-		case 'R':
-			if (parse_si(optarg, &c->rate)) {
-				fprintf(stderr, "gen: bad rate '%s' (frames per second; 0 = unlimited)\n", optarg);
-				return 2;
-			}
-			break;
-		case 's':
-			if (frame_sizes_parse(&c->sizes, optarg, err, sizeof(err))) {
-				fprintf(stderr, "gen: %s\n", err);
-				return 2;
-			}
-			c->size_spec = optarg;
-			break;
-		case O_FLOWS:
-			if (parse_u32_range(optarg, 1, 65535, &c->flows)) {
-				fprintf(stderr, "gen: bad flow count '%s' (1..65535)\n", optarg);
-				return 2;
-			}
-			break;
-		case O_SRC_MAC:
-		case O_DST_MAC:
-			if (parse_mac(optarg, opt == O_SRC_MAC ? c->fp.src_mac : c->fp.dst_mac)) {
-				fprintf(stderr, "gen: bad MAC address '%s' (aa:bb:cc:dd:ee:ff)\n", optarg);
-				return 2;
-			}
-			if (opt == O_SRC_MAC)
-				c->src_mac_set = true;
-			break;
-		case O_SRC_IP:
-		case O_DST_IP: {
-			struct in_addr a;
-
-			if (inet_pton(AF_INET, optarg, &a) != 1) {
-				fprintf(stderr, "gen: bad IPv4 address '%s'\n", optarg);
-				return 2;
-			}
-			if (opt == O_SRC_IP) {
-				c->fp.src_ip = a.s_addr;
-				c->src_ip_set = true;
-			} else {
-				c->fp.dst_ip = a.s_addr;
-				c->dst_ip_set = true;
-			}
-			break;
-		}
-		case O_SRC_PORT:
-		case O_DST_PORT:
-			if (parse_u32_range(optarg, 1, 65535, &v)) {
-				fprintf(stderr, "gen: bad port '%s' (1..65535)\n", optarg);
-				return 2;
-			}
-			if (opt == O_SRC_PORT)
-				c->fp.src_port = (uint16_t)v;
-			else
-				c->fp.dst_port = (uint16_t)v;
-			break;
-		case 'm':
-			if (!strcmp(optarg, "xdp") || !strcmp(optarg, "af_xdp"))
-				c->mode = GEN_XDP;
-			else if (!strcmp(optarg, "packet") || !strcmp(optarg, "af_packet"))
-				c->mode = GEN_PACKET;
-			else if (!strcmp(optarg, "auto"))
-				c->mode = GEN_AUTO;
-			else {
-				fprintf(stderr, "gen: bad mode '%s' (xdp, packet or auto)\n", optarg);
-				return 2;
-			}
-			break;
-		case O_CPU:
-			if (parse_u32_range(optarg, 0, 4095, &v)) {
-				fprintf(stderr, "gen: bad CPU '%s'\n", optarg);
-				return 2;
-			}
-			c->cpu = (int)v;
-			break;
-		case 'b':
-			if (parse_u32_range(optarg, 1, GEN_MAX_BATCH, &c->batch)) {
-				fprintf(stderr, "gen: bad batch '%s' (1..%d)\n", optarg, GEN_MAX_BATCH);
-				return 2;
-			}
-			break;
-		case 'F':
-			if (parse_u32_range(optarg, 2048, 4096, &c->frame_size)) {
-				fprintf(stderr, "gen: bad frame size '%s' (2048..4096)\n", optarg);
-				return 2;
-			}
-			break;
-		case 'r':
-			if (parse_u32_range(optarg, 64, 1u << 20, &c->ring) ||
-			    (c->ring & (c->ring - 1))) {
-				fprintf(stderr, "gen: bad ring size '%s' (a power of two, 64..1M)\n", optarg);
-				return 2;
-			}
-			break;
-		case 'u':
-			if (parse_size(optarg, &c->umem_size) || !c->umem_size) {
-				fprintf(stderr, "gen: bad UMEM size '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'z':
-			c->bind_mode = XFRAG_BIND_ZEROCOPY;
-			break;
-		case 'c':
-			c->bind_mode = XFRAG_BIND_COPY;
-			break;
-		case O_JSON:
-			c->json = true;
-			break;
-		case O_QUIET:
-			c->quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		case ':':
-			fprintf(stderr, "gen: option '%s' needs a value\n", argv[optind - 1]);
-			return 2;
-		default:
-			if (optopt)
-				fprintf(stderr, "gen: unknown option '-%c'\n", optopt);
-			else
-				fprintf(stderr, "gen: unknown option '%s'\n", argv[optind - 1]);
-			fprintf(stderr, "gen: see xfrag-bench gen --help\n");
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "gen: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	if (!c->ifname) {
-		fprintf(stderr, "gen: no interface: -i IFACE is required (see --help)\n");
-		return 2;
-	}
-	c->ifindex = (int)if_nametoindex(c->ifname);
-	if (!c->ifindex) {
-		fprintf(stderr, "gen: interface '%s' not found in this network namespace\n",
-			c->ifname);
-		return 2;
-	}
-	if (!c->count && !(c->duration > 0))
-		c->duration = GEN_DEFAULT_DURATION;
-	if ((uint32_t)c->fp.src_port + c->flows - 1 > 65535) {
-		fprintf(stderr, "gen: src-port %u + %u flows runs past port 65535\n",
-			c->fp.src_port, c->flows);
-		return 2;
-	}
-	return 0;
-}
-
 int cmd_gen(int argc, char **argv)
 {
 	struct gen_cfg c = {
@@ -954,16 +531,18 @@ int cmd_gen(int argc, char **argv)
 		.mode = GEN_AUTO, .size_spec = "64", .bind_mode = XFRAG_BIND_AUTO,
 	};
 	struct gen_result r = { .stopped = "count" };
-	struct sigaction sa = { .sa_handler = on_signal };
 	uint32_t max_frame;
 	char err[128];
 	int rc;
 
 	frame_params_init(&c.fp);
 	frame_sizes_parse(&c.sizes, "64", err, sizeof(err));
-	rc = parse_args(argc, argv, &c);
+	rc = params_parse(&gen_table, argc, argv, &c);
 	if (rc)
 		return rc == 1 ? 0 : rc;
+	rc = gen_check(&c);
+	if (rc)
+		return rc;
 	if (probe_iface(&c))
 		return 1;
 
@@ -1001,9 +580,7 @@ int cmd_gen(int argc, char **argv)
 		fprintf(stderr, "gen: cannot pin to CPU %d: %s\n", c.cpu, strerror(-rc));
 		return 2;
 	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	stop_on_signals();
 
 	if (c.mode != GEN_PACKET) {
 		rc = run_xdp(&c, &r);

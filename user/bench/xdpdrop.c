@@ -6,38 +6,56 @@
  * the program does the same work per frame up to the verdict.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <net/if.h>
-#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "attach.h"
 #include "bench.h"
-#include "rx.h"
+#include "params.h"
+#include "signals.h"
 
-static atomic_bool drop_stop;
+struct drop_cfg {
+	const char *ifname;
+	double duration;
+	struct prog_cfg prog;
+	uint32_t interval_ms;
+	bool json, quiet;
+	const char *timeline;
+};
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	atomic_store(&drop_stop, true);
-}
+#define O(member) OPT_FIELD(struct drop_cfg, member)
+static const struct opt drop_opts[] = {
+	{ .name = "iface", .short_opt = 'i', .type = OPT_STR, O(ifname), .metavar = "IF",
+	  .missing = "an interface is required (-i IFACE)", .help = "interface (required)" },
+	{ .name = "duration", .short_opt = 'd', .type = OPT_SECONDS, O(duration),
+	  .metavar = "S", .hint = " (seconds > 0)",
+	  .help = "stop after S seconds (default: until SIGINT/SIGTERM)" },
+	PROG_OPTS(struct drop_cfg, prog, "frames to drop, as for rx (default udp); others pass"),
+	{ .name = "interval", .type = OPT_UINT, O(interval_ms), .metavar = "MS",
+	  .lo = 10, .hi = 3600000, .help = "progress line period (default 1000)" },
+	{ .name = "quiet", .type = OPT_BOOL, O(quiet), .help = "no progress lines" },
+	{ .name = "timeline", .type = OPT_STR, O(timeline), .metavar = "FILE",
+	  .help = "write one line per progress period (t_s pps) to FILE" },
+	{ .name = "json", .type = OPT_BOOL, O(json),
+	  .help = "one JSON object on the last line of stdout" },
+};
+#undef O
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-"usage: xfrag-bench xdp-drop -i IFACE [options]\n"
-"  -i, --iface IF       interface (required)\n"
-"  -d, --duration S     stop after S seconds (default: until SIGINT/SIGTERM)\n"
-"      --filter F       frames to drop, as for rx (default udp); others pass\n"
-"      --xdp-mode M     native, skb or auto (default auto); -N / -S\n"
-"      --interval MS    progress line period (default 1000)\n"
-"      --quiet          no progress lines\n"
-"      --timeline FILE  write one line per progress period (t_s pps) to FILE\n"
-"      --json           one JSON object on the last line of stdout\n"
-"      --replace        replace a stale xfrag XDP program\n");
-}
+const struct opt_table xdpdrop_table = {
+	.cmd = "xdp-drop",
+	.synopsis = "-i IFACE [options]",
+	.about = "Attach the xfrag XDP program with action DROP and report the rate of\n"
+		 "dropped frames: the XDP_DROP ceiling that AF_XDP receivers on the same\n"
+		 "setup are compared with. Frames the filter does not take pass on to\n"
+		 "the kernel stack.",
+	.opts = drop_opts,
+	.n = OPT_TABLE_LEN(drop_opts),
+	.notes = "The rate is over the time frames were dropped: from the 20 ms tick\n"
+		 "before the first drop to the one after the last.",
+};
 
 __attribute__((format(printf, 2, 0))) static void
 log_cb(enum xfrag_log_level level, const char *fmt, va_list ap)
@@ -51,166 +69,55 @@ log_cb(enum xfrag_log_level level, const char *fmt, va_list ap)
 
 int cmd_xdpdrop(int argc, char **argv)
 {
-	enum { O_FILTER = 256, O_XDPMODE, O_JSON, O_REPLACE, O_INTERVAL, O_QUIET, O_TIMELINE };
-	static const struct option lo[] = {
-		{ "iface", required_argument, NULL, 'i' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "filter", required_argument, NULL, O_FILTER },
-		{ "xdp-mode", required_argument, NULL, O_XDPMODE },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "replace", no_argument, NULL, O_REPLACE },
-		{ "interval", required_argument, NULL, O_INTERVAL },
-		{ "quiet", no_argument, NULL, O_QUIET },
-		{ "timeline", required_argument, NULL, O_TIMELINE },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *ifname = NULL, *filter_str = "udp", *timeline = NULL;
-	FILE *tl = NULL;
-	struct xfrag_xdp_filter filter;
-	bool all = false, json = false, replace = false, quiet = false;
-	enum xfrag_xdp_mode mode = XFRAG_XDP_MODE_AUTO;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct drop_cfg c = { .interval_ms = 1000 };
 	XFRAG_OPTS(xfrag_xdp_counters, prev);
 	XFRAG_OPTS(xfrag_xdp_counters, cur);
 	struct xfrag_xdp *xdp;
-	double duration = 0, secs, wall, pps;
-	uint64_t interval_ms = 1000, t0, tlast, next, first = 0, lastmove = 0;
-	uint64_t base_dropped = 0, first_val = 0, last_val = 0, tick = 0, v;
-	enum xfrag_xdp_mode used;
-	int opt;
+	FILE *tl = NULL;
+	double secs, wall, pps;
+	uint64_t t0, tlast, next, first = 0, lastmove = 0;
+	uint64_t base_dropped = 0, first_val = 0, last_val = 0, tick = 0;
+	int rc;
 
-	parse_filter(filter_str, &filter, &all);
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "i:d:NSh", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			ifname = optarg;
-			break;
-		case 'd':
-			if (parse_seconds(optarg, &duration)) {
-				fprintf(stderr, "xdp-drop: bad duration '%s' (seconds > 0)\n", optarg);
-				return 2;
-			}
-			break;
-		case O_FILTER:
-			if (parse_filter(optarg, &filter, &all)) {
-				fprintf(stderr, "xdp-drop: bad filter '%s': use all, udp, udp:PORT, udp:LO-HI, tcp, tcp:PORT, ipv4, ipv6\n",
-					optarg);
-				return 2;
-			}
-			filter_str = optarg;
-			break;
-		case O_XDPMODE:
-			if (!strcmp(optarg, "native"))
-				mode = XFRAG_XDP_MODE_NATIVE;
-			else if (!strcmp(optarg, "skb"))
-				mode = XFRAG_XDP_MODE_SKB;
-			else if (!strcmp(optarg, "auto"))
-				mode = XFRAG_XDP_MODE_AUTO;
-			else {
-				fprintf(stderr, "xdp-drop: bad XDP mode '%s': native, skb or auto\n", optarg);
-				return 2;
-			}
-			break;
-		case 'N':
-			mode = XFRAG_XDP_MODE_NATIVE;
-			break;
-		case 'S':
-			mode = XFRAG_XDP_MODE_SKB;
-			break;
-		case O_JSON:
-			json = true;
-			break;
-		case O_REPLACE:
-			replace = true;
-			break;
-		case O_INTERVAL:
-			if (parse_size(optarg, &v) || v < 10 || v > 3600000) {
-				fprintf(stderr, "xdp-drop: bad interval '%s' (10..3600000 ms)\n", optarg);
-				return 2;
-			}
-			interval_ms = v;
-			break;
-		case O_QUIET:
-			quiet = true;
-			break;
-		case O_TIMELINE:
-			timeline = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "xdp-drop: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	if (!ifname) {
-		fprintf(stderr, "xdp-drop: an interface is required (-i IFACE)\n");
-		usage(stderr);
-		return 2;
-	}
-	if (!if_nametoindex(ifname)) {
-		fprintf(stderr, "xdp-drop: unknown interface '%s'\n", ifname);
+	prog_cfg_init(&c.prog);
+	rc = params_parse(&xdpdrop_table, argc, argv, &c);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (!if_nametoindex(c.ifname)) {
+		fprintf(stderr, "xdp-drop: unknown interface '%s'\n", c.ifname);
 		return 1;
 	}
 
-	if (timeline) {
-		tl = fopen(timeline, "w");
+	if (c.timeline) {
+		tl = fopen(c.timeline, "w");
 		if (!tl) {
 			fprintf(stderr, "xdp-drop: cannot write the timeline to '%s': %s\n",
-				timeline, strerror(errno));
+				c.timeline, strerror(errno));
 			return 1;
 		}
 		fprintf(tl, "# t_s pps\n");
 	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	stop_on_signals();
 	xfrag_set_log(log_cb, XFRAG_LOG_WARN);
-	{
-		XFRAG_OPTS(xfrag_xdp_opts, xo, .ifname = ifname, .mode = mode,
-			   .filter = all ? NULL : &filter, .action = XFRAG_XDP_DROP,
-			   .replace = replace);
-
-		xdp = xfrag_xdp__attach(&xo);
-	}
+	xdp = prog_attach("xdp-drop", c.ifname, &c.prog, XFRAG_XDP_DROP, false);
 	if (!xdp) {
-		int err = errno;
-
-		if (err == EEXIST)
-			fprintf(stderr, "xdp-drop: %s has a stale xfrag XDP program: rerun with --replace\n",
-				ifname);
-		else
-			fprintf(stderr, "xdp-drop: cannot attach the XDP program to %s: %s\n",
-				ifname, xfrag_strerror(-err));
 		if (tl)
 			fclose(tl);
 		return 1;
 	}
-	fprintf(stderr, "xdp-drop: ready: %s, %s XDP, %s filter\n", ifname,
-		xfrag_xdp__mode(xdp) == XFRAG_XDP_MODE_SKB ? "skb" : "native", filter_str);
+	fprintf(stderr, "xdp-drop: ready: %s, %s XDP, %s filter\n", c.ifname,
+		prog_mode_name(xdp), c.prog.filter_str);
 
 	xfrag_xdp__counters(xdp, XFRAG_XDP_ALL_QUEUES, &prev);
 	base_dropped = prev.dropped;
-	used = xfrag_xdp__mode(xdp);
-	fatal_detach_arm((int)if_nametoindex(ifname), xfrag_xdp__prog_id(xdp),
-			 used == XFRAG_XDP_MODE_SKB);
 	t0 = tlast = tick = now_ns();
-	next = t0 + interval_ms * 1000000ull;
-	while (!atomic_load(&drop_stop)) {
-		struct timespec ts = { 0, 20 * 1000000L };
+	next = t0 + c.interval_ms * 1000000ull;
+	while (!stop_requested()) {
 		uint64_t now, d;
 
-		nanosleep(&ts, NULL);
+		sleep_ms(20);
 		now = now_ns();
-		if (duration && (double)(now - t0) >= duration * 1e9)
+		if (c.duration && (double)(now - t0) >= c.duration * 1e9)
 			break;
 		if (xfrag_xdp__counters(xdp, XFRAG_XDP_ALL_QUEUES, &cur))
 			continue;
@@ -230,7 +137,7 @@ int cmd_xdpdrop(int argc, char **argv)
 		tick = now;
 		if (now >= next) {
 			d = cur.dropped - prev.dropped;
-			if (!quiet)
+			if (!c.quiet)
 				fprintf(stderr, "xdp-drop %6.1fs %9.0f pps dropped, %9.0f pps seen, passed %llu, malformed %llu\n",
 					(double)(now - t0) / 1e9, (double)d * 1e9 / (double)(now - tlast),
 					(double)(cur.seen - prev.seen) * 1e9 / (double)(now - tlast),
@@ -242,38 +149,41 @@ int cmd_xdpdrop(int argc, char **argv)
 			}
 			prev = cur;
 			tlast = now;
-			next += interval_ms * 1000000ull;
+			next += c.interval_ms * 1000000ull;
 		}
 	}
 	wall = (double)(now_ns() - t0) / 1e9;
 	if (tl)
 		fclose(tl);
 	xfrag_xdp__counters(xdp, XFRAG_XDP_ALL_QUEUES, &cur);
-	xfrag_xdp__detach(xdp);
-	fatal_detach_disarm();
+	{
+		const char *mode = prog_mode_name(xdp);
 
-	if (first && lastmove > first) {
-		secs = (double)(lastmove - first) / 1e9;
-		pps = (double)(last_val - first_val) / secs;
-	} else {
-		secs = wall;
-		pps = secs > 0 ? (double)cur.dropped / secs : 0;
+		xfrag_xdp__detach(xdp);
+		fatal_detach_disarm();
+		if (first && lastmove > first) {
+			secs = (double)(lastmove - first) / 1e9;
+			pps = (double)(last_val - first_val) / secs;
+		} else {
+			secs = wall;
+			pps = secs > 0 ? (double)cur.dropped / secs : 0;
+		}
+		printf("xfrag-bench xdp-drop: %s: dropped %llu frames (%llu bytes seen) in %.3f s: %.0f pps\n",
+		       c.ifname, (unsigned long long)cur.dropped,
+		       (unsigned long long)cur.seen_bytes, secs, pps);
+		printf("  xdp seen %llu, matched %llu, dropped %llu, passed %llu, malformed %llu; wall %.3f s\n",
+		       (unsigned long long)cur.seen, (unsigned long long)cur.matched,
+		       (unsigned long long)cur.dropped, (unsigned long long)cur.passed,
+		       (unsigned long long)cur.malformed, wall);
+		if (c.json)
+			printf("{\"cmd\":\"xdp-drop\",\"iface\":\"%s\",\"filter\":\"%s\",\"xdp_mode\":\"%s\","
+			       "\"dropped\":%llu,\"seen\":%llu,\"matched\":%llu,\"passed\":%llu,\"malformed\":%llu,"
+			       "\"seen_bytes\":%llu,\"seconds\":%.6f,\"wall_seconds\":%.6f,\"drop_pps\":%.1f,\"rx_pps\":%.1f}\n",
+			       c.ifname, c.prog.filter_str, mode,
+			       (unsigned long long)cur.dropped, (unsigned long long)cur.seen,
+			       (unsigned long long)cur.matched, (unsigned long long)cur.passed,
+			       (unsigned long long)cur.malformed, (unsigned long long)cur.seen_bytes,
+			       secs, wall, pps, pps);
 	}
-	printf("xfrag-bench xdp-drop: %s: dropped %llu frames (%llu bytes seen) in %.3f s: %.0f pps\n",
-	       ifname, (unsigned long long)cur.dropped, (unsigned long long)cur.seen_bytes, secs, pps);
-	printf("  xdp seen %llu, matched %llu, dropped %llu, passed %llu, malformed %llu; wall %.3f s\n",
-	       (unsigned long long)cur.seen, (unsigned long long)cur.matched,
-	       (unsigned long long)cur.dropped, (unsigned long long)cur.passed,
-	       (unsigned long long)cur.malformed, wall);
-	if (json)
-		printf("{\"cmd\":\"xdp-drop\",\"iface\":\"%s\",\"filter\":\"%s\",\"xdp_mode\":\"%s\","
-		       "\"dropped\":%llu,\"seen\":%llu,\"matched\":%llu,\"passed\":%llu,\"malformed\":%llu,"
-		       "\"seen_bytes\":%llu,\"seconds\":%.6f,\"wall_seconds\":%.6f,\"drop_pps\":%.1f,\"rx_pps\":%.1f}\n",
-		       ifname, filter_str,
-		       used == XFRAG_XDP_MODE_SKB ? "skb" : "native",
-		       (unsigned long long)cur.dropped, (unsigned long long)cur.seen,
-		       (unsigned long long)cur.matched, (unsigned long long)cur.passed,
-		       (unsigned long long)cur.malformed, (unsigned long long)cur.seen_bytes,
-		       secs, wall, pps, pps);
 	return 0;
 }
