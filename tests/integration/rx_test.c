@@ -40,6 +40,7 @@ static const char *host_if, *ns_name, *ns_if;
 static uint32_t frame_size;
 static uint32_t lab_copybreak; /* lab_open uses it for new queues */
 static uint32_t lab_headroom;  /* ... and this */
+static uint32_t lab_meta_every; /* the program stamps one frame in this many */
 static volatile sig_atomic_t stop;
 
 struct hdr {
@@ -304,7 +305,7 @@ static int lab_open(struct lab *l, int nq, uint64_t umem_size, uint32_t fs,
 	XFRAG_OPTS(xfrag_xdp_filter, f, .ethertype = 0x0800, .l4_proto = IPPROTO_UDP,
 		   .port_lo = PORT, .port_hi = PORT);
 	XFRAG_OPTS(xfrag_xdp_opts, xo, .ifname = host_if, .mode = XFRAG_XDP_MODE_NATIVE,
-		   .filter = udp_only ? &f : NULL, .meta = true);
+		   .filter = udp_only ? &f : NULL, .meta = true, .meta_every = lab_meta_every);
 	int i;
 
 	memset(l, 0, sizeof(*l));
@@ -1171,6 +1172,91 @@ TEST(busypoll)
 	lab_close(&L);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Send @n frames; count the ones with metadata, and the stale ones. */
+static void stamp_round(uint32_t n, uint32_t seq0, uint64_t *stamped,
+			uint64_t *stale, uint64_t *delivered)
+{
+	static const uint32_t sizes[] = { 64 };
+	struct send_spec sp = { sizes, 1, n, 0, 0, seq0 };
+	struct xfrag_pkt pkts[64];
+	uint64_t t0 = mono_ns(), end = now_ms() + 10000;
+	pid_t pid = start_sender(&sp);
+
+	*stamped = *stale = *delivered = 0;
+	while (*delivered < n && now_ms() < end) {
+		int k = xfrag_rxq__recv(L.q[0], pkts, 64), i;
+
+		for (i = 0; i < k; i++) {
+			const struct xfrag_meta *m = (const void *)(pkts[i].data - sizeof(*m));
+
+			if (!pkts[i].meta_len)
+				continue;
+			++*stamped;
+			/* A stamp of this round, taken before we saw the frame. */
+			if (m->xdp_ts_ns < t0 || m->xdp_ts_ns > mono_ns())
+				++*stale;
+		}
+		if (k > 0) {
+			xfrag_rxq__release(L.q[0], pkts, (unsigned int)k);
+			*delivered += (uint64_t)k;
+		}
+	}
+	expect_eq(wait_sender(pid), 0);
+}
+
+/*
+ * The program stamps one frame in 64; the others leave in the chunk's
+ * headroom what its previous occupant left, stamp included. A first round
+ * with every frame stamped fills every chunk slot of the UMEM with stamps;
+ * a second round on the same UMEM (same geometry, so the same slots) must
+ * report exactly the sampled frames, all of them fresh.
+ */
+TEST(stamps)
+{
+	XFRAG_OPTS(xfrag_xdp_opts, xo, .ifname = host_if, .meta = true);
+	XFRAG_OPTS(xfrag_rxq_opts, qo, .frame_size = 2048, .fill_size = 1024, .rx_size = 1024);
+	XFRAG_OPTS(xfrag_rxq_stats, s);
+	uint64_t stamped, stale, delivered, lost;
+
+	lab_meta_every = 1;
+	assert_eq(lab_open(&L, 1, 4 << 20, 2048, 1024, true), 0);
+	stamp_round(4000, 0, &stamped, &stale, &delivered);
+	printf("stamps: every frame: %llu delivered, %llu stamped, %llu stale\n",
+	       (unsigned long long)delivered, (unsigned long long)stamped,
+	       (unsigned long long)stale);
+	expect_eq(delivered, 4000);
+	expect_eq(stamped, delivered);
+	expect_eq(stale, 0);
+	/* The same UMEM, a program that stamps one frame in 64. */
+	xfrag_rxq__destroy(L.q[0]);
+	xfrag_xdp__detach(L.xdp);
+	xo.meta_every = 64;
+	L.xdp = xfrag_xdp__attach(&xo);
+	assert_true(L.xdp != NULL);
+	L.q[0] = xfrag_rxq__create(L.umem, L.xdp, &qo);
+	assert_true(L.q[0] != NULL);
+	stamp_round(6400, 4000, &stamped, &stale, &delivered);
+	xfrag_rxq__stats(L.q[0], &s);
+	lost = s.xdp_redirected - delivered;
+	printf("stamps: one in 64: %llu delivered, %llu stamped, %llu stale, %llu lost\n",
+	       (unsigned long long)delivered, (unsigned long long)stamped,
+	       (unsigned long long)stale, (unsigned long long)lost);
+	/* The frames that reached the program on one CPU: 64, 128, ... 6400. */
+	expect_eq(s.xdp_seen, 6400);
+	expect_true(stamped <= 100 && stamped + lost >= 100);
+	expect_eq(stale, 0);
+	lab_close(&L);
+	lab_meta_every = 0;
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -1197,7 +1283,8 @@ int main(int argc, char **argv)
 {
 	static const struct test_case all[] = { T(intact), T(arp), T(queues), T(hold),
 						T(frame), T(badargs), T(sigterm),
-						T(copybreak), T(jumbo), T(ifdown), T(ifdel), T(huge), T(cycles), T(busypoll) };
+						T(copybreak), T(jumbo), T(ifdown), T(ifdel), T(huge), T(cycles), T(busypoll),
+						T(stamps) };
 	size_t i;
 
 	if (argc < 5) {
