@@ -85,10 +85,17 @@ STEPS=("- setup-deps" "default build" "default unit" "default stress"
 	"debug_frags integration" "libfuzzer build" "libfuzzer fuzz")
 
 STATE=$(mktemp -d)
-PIDS=()
+# kill_tree PID: a lane and everything it started (Meson passes the TERM on
+# to its tests, whose traps delete their labs).
+kill_tree() {
+	local kids k
+	kids=$(pgrep -P "$1")
+	kill -TERM "$1" 2>/dev/null
+	for k in $kids; do kill_tree "$k"; done
+}
 cleanup() {
 	local p
-	for p in "${PIDS[@]}"; do kill -- "$p" 2>/dev/null; done
+	for p in $(pgrep -P $$); do kill_tree "$p"; done
 	wait 2>/dev/null
 	rm -rf "$STATE"
 }
@@ -113,14 +120,15 @@ build() {
 	shift 2
 	say "=== $(clock) $label: meson setup $dir $*"
 	if [ -f "$dir/build.ninja" ]; then
-		meson setup --reconfigure "$dir" "$@" >"$log" 2>&1 || rm -rf "$dir"
+		meson setup --reconfigure "$dir" "$@" >"$log" 2>&1 &
+		wait $! || rm -rf "$dir"
 	fi
-	if [ ! -f "$dir/build.ninja" ] && ! meson setup "$dir" "$@" >"$log" 2>&1; then
+	if [ ! -f "$dir/build.ninja" ] && ! { meson setup "$dir" "$@" >"$log" 2>&1 & wait $!; }; then
 		show "$log"
 		record "$label" build "setup failed" $((SECONDS - t))
 		return 1
 	fi
-	if ! ninja -C "$dir" >>"$log" 2>&1; then
+	if ! { ninja -C "$dir" >>"$log" 2>&1 & wait $!; }; then
 		show "$log"
 		record "$label" build "build failed" $((SECONDS - t))
 		return 1
@@ -134,8 +142,11 @@ suite() {
 	local dir=$1 label=$2 s=$3 t=$SECONDS out="$STATE/out.$2.$3" rc
 	say "=== $(clock) $label: $s suite started"
 	rm -f "$dir/meson-logs/testlog-$s.json" # never count an old run's results
+	# In the background and waited for, so that a signal to this script is
+	# handled at once, not when the suite ends.
 	meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 \
-		--suite "$s" --logbase "testlog-$s" >"$out" 2>&1
+		--suite "$s" --logbase "testlog-$s" >"$out" 2>&1 &
+	wait $!
 	rc=$?
 	meson test -C "$dir" --no-rebuild --list --suite "$s" 2>/dev/null |
 		grep ' / ' >"$STATE/list.$label.$s"
@@ -173,14 +184,12 @@ if build build default "${BASE[@]}"; then
 		CC=clang tree build-fuzz libfuzzer fuzz "${ASAN_ARGS[@]}" -Dfuzz=enabled
 	) </dev/null &
 	CPU_LANE=$!
-	PIDS+=("$CPU_LANE")
 	if [ "$QUICK" != 1 ]; then
 		(
 			renice -n 19 -p "$BASHPID" >/dev/null
 			build build-debug debug_frags "${BASE[@]}" -Ddebug_frags=true
 		) </dev/null &
 		DEBUG_BUILD=$!
-		PIDS+=("$DEBUG_BUILD")
 	fi
 
 	# The network lane, at normal priority, one suite after the other.
@@ -196,7 +205,6 @@ if build build default "${BASE[@]}"; then
 	fi
 	wait "$CPU_LANE"
 fi
-PIDS=()
 TOTAL=$((SECONDS - T0))
 
 # ---- summary, from the records and Meson's test logs alone ----
