@@ -118,7 +118,11 @@ clock() { date +%T; }
 build() {
 	local dir=$1 label=$2 t=$SECONDS log="$1.ninja.log"
 	shift 2
-	say "=== $(clock) $label: meson setup $dir $*"
+	if [ "${*:1:${#BASE[@]}}" = "${BASE[*]}" ]; then
+		say "=== $(clock) $label: meson setup $dir \${BASE[@]} ${*:${#BASE[@]}+1}"
+	else
+		say "=== $(clock) $label: meson setup $dir $*"
+	fi
 	if [ -f "$dir/build.ninja" ]; then
 		meson setup --reconfigure "$dir" "$@" >"$log" 2>&1 &
 		wait $! || rm -rf "$dir"
@@ -169,6 +173,7 @@ rc=$?
 record - setup-deps "$([ "$rc" = 0 ] && echo ok || echo failed)" $((SECONDS - t))
 [ "$rc" = 0 ] || { echo "test.sh: installing dependencies failed" >&2; exit 1; }
 
+say "=== BASE: ${BASE[*]}"
 if build build default "${BASE[@]}"; then
 	# The CPU lane: everything that computes rather than waits, at the
 	# lowest priority so that the network lane's tests keep their timing.
