@@ -115,7 +115,7 @@ static int xsk_open(struct xsk *k, const char *ifname)
 static void xsk_drain(struct xsk *k)
 {
 	unsigned int n = 0, meta_ok = 0, hash_ok = 0, i;
-	__u32 idx;
+	__u32 idx = 0; /* peek sets it only when it returns entries */
 
 	n = xsk_ring_cons__peek(&k->rx, XSK_FRAMES, &idx);
 	for (i = 0; i < n; i++) {
