@@ -10,7 +10,7 @@
 # the ASan trees at -O1, ASan's usual setting, with UBSan findings fatal):
 #   default       unit, stress, integration, soak
 #   asan+ubsan    unit, fuzz (standalone driver, gcc)
-#   tsan          stress
+#   tsan          unit, stress
 #   debug_frags   unit, integration
 #   libfuzzer     fuzz (clang, ASan+UBSan)
 #
@@ -33,12 +33,13 @@
 #   net   debug_frags   build             60  (in the CPU lane's shadow)
 #   net   debug_frags   unit              20
 #   net   debug_frags   integration       90
-#   cpu   default       stress            25  XFRAG_STRESS_SECONDS=10
+#   cpu   default       stress            25  XFRAG_STRESS_SECONDS=8
 #   cpu   asan+ubsan    build             90  (nice 19)
 #   cpu   asan+ubsan    unit              20
 #   cpu   asan+ubsan    fuzz              40  fuzz_seconds=20, 2 targets at once
 #   cpu   tsan          build             90
-#   cpu   tsan          stress            40  XFRAG_STRESS_SECONDS=20
+#   cpu   tsan          unit              30  the zero-copy double's threads
+#   cpu   tsan          stress            40  XFRAG_STRESS_SECONDS=15
 #   cpu   libfuzzer     build             90
 #   cpu   libfuzzer     fuzz              40  fuzz_seconds=20
 #   total                                360  (the network lane's sum + setup)
@@ -48,8 +49,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
 CAP=360
-STRESS_SECONDS=10 STRESS_OPS=2000000
-TSAN_STRESS_SECONDS=20 TSAN_STRESS_OPS=1000000
+STRESS_SECONDS=8 STRESS_OPS=400000000
+TSAN_STRESS_SECONDS=15 TSAN_STRESS_OPS=40000000
 FUZZ_SECONDS=20
 # Every option in which the trees differ is given in full for each, so
 # that an old build directory (reconfigured, not wiped) gives the same tree.
@@ -59,9 +60,8 @@ BASE=(-Dbpf=enabled -Dtests=true -Dfuzz=auto -Ddebug_frags=false
 # ASan+UBSan at -O1, UBSan findings fatal (by default they only print).
 ASAN_ARGS=("${BASE[@]}" "-Db_sanitize=address,undefined" -Db_lundef=false
 	-Doptimization=1 -Dc_args=-fno-sanitize-recover=all)
-# TSan stays at -O2 (debugoptimized): at -O1 gcc's -Wmaybe-uninitialized
-# fires on user/lib/rxq.c, and warnings are errors.
-TSAN_ARGS=("${BASE[@]}" -Db_sanitize=thread -Db_lundef=false)
+# TSan at -O1 too.
+TSAN_ARGS=("${BASE[@]}" -Db_sanitize=thread -Db_lundef=false -Doptimization=1)
 QUICK=${XFRAG_TEST_QUICK:-0}
 
 budget() { # budget LABEL STEP
@@ -69,6 +69,7 @@ budget() { # budget LABEL STEP
 	"- setup-deps") echo 20 ;;
 	"default build" | "debug_frags build") echo 40 ;;
 	"asan+ubsan build" | "tsan build" | "libfuzzer build") echo 90 ;;
+	"tsan unit") echo 30 ;;
 	*" unit") echo 20 ;;
 	*" integration") echo 90 ;;
 	"default soak") echo 80 ;;
@@ -81,7 +82,7 @@ budget() { # budget LABEL STEP
 STEPS=("- setup-deps" "default build" "default unit" "default stress"
 	"default integration" "default soak")
 [ "$QUICK" = 1 ] || STEPS+=("asan+ubsan build" "asan+ubsan unit" "asan+ubsan fuzz"
-	"tsan build" "tsan stress" "debug_frags build" "debug_frags unit"
+	"tsan build" "tsan unit" "tsan stress" "debug_frags build" "debug_frags unit"
 	"debug_frags integration" "libfuzzer build" "libfuzzer fuzz")
 
 STATE=$(mktemp -d)
@@ -185,7 +186,7 @@ if build build default "${BASE[@]}"; then
 		tree build-asan asan+ubsan "unit fuzz" "${ASAN_ARGS[@]}"
 		XFRAG_STRESS_SECONDS=$TSAN_STRESS_SECONDS XFRAG_STRESS_OPS=$TSAN_STRESS_OPS \
 		TSAN_OPTIONS="halt_on_error=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}" \
-			tree build-tsan tsan stress "${TSAN_ARGS[@]}"
+			tree build-tsan tsan "unit stress" "${TSAN_ARGS[@]}"
 		CC=clang tree build-fuzz libfuzzer fuzz "${ASAN_ARGS[@]}" -Dfuzz=enabled
 	) </dev/null &
 	CPU_LANE=$!

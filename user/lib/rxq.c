@@ -593,7 +593,7 @@ static void adapt_target(struct xfrag_rxq *q, uint32_t level)
 int xfrag_rxq__refill(struct xfrag_rxq *q)
 {
 	struct xsk_ring_prod *fill;
-	uint32_t want, level, cons, idx, done = 0, bad = 0;
+	uint32_t want, level, cons, idx = 0, done = 0, bad = 0;
 	uint64_t have;
 
 	if (xfrag_unlikely(!q))
