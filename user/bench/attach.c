@@ -100,11 +100,11 @@ int opt_xdp_mode(void *field, const char *arg, char *why, size_t len)
 
 struct xfrag_xdp *prog_attach(const char *cmd, const char *ifname,
 			      const struct prog_cfg *p, enum xfrag_xdp_action action,
-			      bool meta)
+			      bool meta, uint32_t meta_every)
 {
 	XFRAG_OPTS(xfrag_xdp_opts, xo, .ifname = ifname, .mode = p->mode,
 		   .filter = p->all ? NULL : &p->filter, .action = action,
-		   .meta = meta, .replace = p->replace);
+		   .meta = meta, .replace = p->replace, .meta_every = meta_every);
 	struct xfrag_xdp *xdp = xfrag_xdp__attach(&xo);
 	int err = errno;
 

@@ -49,8 +49,8 @@ int opt_xdp_mode(void *field, const char *arg, char *why, size_t len);
 	{ .short_opt = 'S', .type = OPT_SET, OPT_FIELD(cfg_type, m.mode),          \
 	  .set = XFRAG_XDP_MODE_SKB, .help = "the same as --xdp-mode skb" },   \
 	{ .name = "replace", .type = OPT_BOOL, OPT_FIELD(cfg_type, m.replace),     \
-	  .help = "replace a stale xfrag XDP program on the interface\n"       \
-		  "(one a killed run left behind)" }
+	  .help = "take the interface over from another xfrag XDP program\n"  \
+		  "(a stale one, or one a running process holds)" }
 
 /**
  * prog_attach() - attach the xfrag program, or say why not
@@ -59,13 +59,14 @@ int opt_xdp_mode(void *field, const char *arg, char *why, size_t len);
  * @p: filter, mode, replace
  * @action: XFRAG_XDP_REDIRECT or XFRAG_XDP_DROP
  * @meta: put struct xfrag_meta in front of redirected frames
+ * @meta_every: ... one frame in this many (0 or 1: every frame)
  *
  * Arms fatal_detach_arm() for the program it attached.
  * Return: the attachment, or NULL after a message naming the cause.
  */
 struct xfrag_xdp *prog_attach(const char *cmd, const char *ifname,
 			      const struct prog_cfg *p, enum xfrag_xdp_action action,
-			      bool meta);
+			      bool meta, uint32_t meta_every);
 
 /* "skb" or "native": the mode the program runs in */
 const char *prog_mode_name(const struct xfrag_xdp *xdp);

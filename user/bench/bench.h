@@ -20,7 +20,9 @@ int cmd_alloc(int argc, char **argv);
 int cmd_rx(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_xdpdrop(int argc, char **argv);
-extern const struct opt_table alloc_table, rx_table, gen_table, xdpdrop_table;
+int cmd_restore(int argc, char **argv);
+extern const struct opt_table alloc_table, rx_table, gen_table, xdpdrop_table,
+	restore_table;
 
 static inline uint64_t now_ns(void)
 {

@@ -15,6 +15,8 @@ static const struct bench_cmd cmds[] = {
 	{ "gen", cmd_gen, "generate test traffic (AF_XDP TX, or AF_PACKET)", &gen_table },
 	{ "xdp-drop", cmd_xdpdrop, "measure the XDP_DROP ceiling of an interface",
 	  &xdpdrop_table },
+	{ "restore", cmd_restore, "restore NAPI settings a killed rx --busy-poll left",
+	  &restore_table },
 #endif
 };
 #define NCMDS ((unsigned int)(sizeof(cmds) / sizeof(cmds[0])))

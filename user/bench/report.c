@@ -39,9 +39,14 @@ void report_progress(const struct rx_run *r, const struct totals *now,
 	const struct rx_cfg *c = r->cfg;
 	double pps = (double)(now->packets - prev->packets) / dt;
 	double mbps = (double)(now->bytes - prev->bytes) * 8 / dt / 1e6;
-	char umem[32], extra[64] = "";
+	char umem[32], kern[32] = "", target[48], extra[64] = "";
 
 	fmt_bytes(umem, sizeof(umem), (double)now->umem_in_use);
+	snprintf(target, sizeof(target), "%llu, in the kernel ",
+		 (unsigned long long)now->s.fill_target);
+	if (!c->fixed)
+		fmt_bytes(kern, sizeof(kern),
+			  (double)now->s.kernel_chunks * (double)c->frame_size);
 	if (c->wl == WL_TOUCH)
 		snprintf(extra, sizeof(extra), " | corrupt %llu",
 			 (unsigned long long)now->corrupt);
@@ -54,7 +59,7 @@ void report_progress(const struct rx_run *r, const struct totals *now,
 	}
 	if (!c->quiet)
 		fprintf(stderr,
-			"rx %6.1fs %9.0f pps %8.1f Mbit/s | drops: dropped %llu ring_full %llu fill_empty %llu invalid %llu redirect_failed %llu | fill %llu/%llu | %llu blocks | umem %s%s\n",
+			"rx %6.1fs %9.0f pps %8.1f Mbit/s | drops: dropped %llu ring_full %llu fill_empty %llu invalid %llu redirect_failed %llu | fill %llu/%llu | %llu blocks | umem %s%s%s%s%s\n",
 			t, pps, mbps, (unsigned long long)now->s.rx_dropped,
 			(unsigned long long)now->s.rx_ring_full,
 			(unsigned long long)now->s.rx_fill_ring_empty,
@@ -62,7 +67,9 @@ void report_progress(const struct rx_run *r, const struct totals *now,
 			(unsigned long long)now->x.redirect_failed,
 			(unsigned long long)now->fill_level,
 			(unsigned long long)now->fill_capacity,
-			(unsigned long long)now->blocks_in_use, umem, extra);
+			(unsigned long long)now->blocks_in_use, umem,
+			c->fixed ? "" : " | target ", c->fixed ? "" : target,
+			c->fixed ? "" : kern, extra);
 	if (tl) {
 		fprintf(tl, "%.3f %.0f %.3f %llu %llu %llu %llu %llu\n", t, pps, mbps,
 			(unsigned long long)now->packets,
@@ -121,12 +128,19 @@ void report_summary(const struct rx_run *r, const struct rx_result *res, FILE *o
 		fprintf(out, " (%llu-byte blocks, %u chunks each)", (unsigned long long)c->block_size,
 		       s->chunks_per_block);
 	fprintf(out, "\n");
+	if (!c->fixed) {
+		fmt_bytes(b2, sizeof(b2), (double)s->kernel_chunks * c->frame_size);
+		fprintf(out, "  kernel     %llu chunks (%s) in the kernel's hands at stop, fill target %llu of %u\n",
+		       (unsigned long long)s->kernel_chunks, b2,
+		       (unsigned long long)s->fill_target, c->ring_size * c->nq);
+	}
 	if (c->latency)
-		fprintf(out, "  latency    XDP to user space: p50 %llu ns, p99 %llu ns, p99.9 %llu ns, max %llu ns (%llu samples)\n",
+		fprintf(out, "  latency    XDP to user space: p50 %llu ns, p99 %llu ns, p99.9 %llu ns, max %llu ns (%llu samples, one frame in %u stamped)\n",
 		       (unsigned long long)hist_quantile(lat, 0.5),
 		       (unsigned long long)hist_quantile(lat, 0.99),
 		       (unsigned long long)hist_quantile(lat, 0.999),
-		       (unsigned long long)lat->max, (unsigned long long)lat->n);
+		       (unsigned long long)lat->max, (unsigned long long)lat->n,
+		       c->wl == WL_CAPTURE ? 1 : c->latency_every);
 	if (c->wl == WL_TOUCH)
 		fprintf(out, "  verified   %llu test frames intact, %llu corrupt, %llu not test frames\n",
 		       (unsigned long long)tt->verified, (unsigned long long)tt->corrupt,
@@ -203,6 +217,11 @@ void report_json(const struct rx_run *r, const struct rx_result *res, FILE *out)
 	fprintf(out, "\"umem_bytes\":%llu,\"umem_peak_bytes\":%llu,\"block_size\":%u,",
 	       (unsigned long long)tt->umem_size, (unsigned long long)peak,
 	       c->fixed ? c->frame_size : c->block_size);
+	/* The working set: what the queues keep in the kernel's hands. */
+	fprintf(out, "\"fill_target\":%llu,\"kernel_chunks\":%llu,\"kernel_bytes\":%llu,\"fill_invalid\":%llu,",
+	       (unsigned long long)s->fill_target, (unsigned long long)s->kernel_chunks,
+	       (unsigned long long)s->kernel_chunks * c->frame_size,
+	       (unsigned long long)s->fill_invalid);
 	if (c->wl == WL_HOLD) {
 		/*
 		 * What each held packet costs: the peak UMEM in use less what
@@ -218,11 +237,12 @@ void report_json(const struct rx_run *r, const struct rx_result *res, FILE *out)
 		       held && peak > ring ? (double)(peak - ring) / (double)held : 0.0);
 	}
 	if (c->latency)
-		fprintf(out, "\"latency_ns\":{\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu,\"samples\":%llu},",
+		fprintf(out, "\"latency_ns\":{\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu,\"samples\":%llu,\"every\":%u},",
 		       (unsigned long long)hist_quantile(lat, 0.5),
 		       (unsigned long long)hist_quantile(lat, 0.99),
 		       (unsigned long long)hist_quantile(lat, 0.999),
-		       (unsigned long long)lat->max, (unsigned long long)lat->n);
+		       (unsigned long long)lat->max, (unsigned long long)lat->n,
+		       c->wl == WL_CAPTURE ? 1 : c->latency_every);
 	else
 		fprintf(out, "\"latency_ns\":null,");
 	if (res->capture) {

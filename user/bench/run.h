@@ -61,7 +61,9 @@ struct rx_cfg {
 	bool wl_given;   /* --workload was on the command line */
 	bool fixed;
 	bool json;
-	bool latency;    /* per-frame XDP stamps and the latency histogram */
+	bool latency;    /* XDP stamps and the latency histogram */
+	uint32_t latency_every; /* the program stamps one frame in this many */
+	bool no_devtune; /* --busy-poll without touching the device's settings */
 	bool quiet;
 	const char *timeline;
 	const char *hist_file;
@@ -123,6 +125,7 @@ struct rx_run {
 	struct xfrag_umem *umem;    /* xfrag path */
 	struct fixed *fx;           /* fixed-frame path */
 	struct capture *cap;        /* -w */
+	struct xfrag_devtune *tune; /* --busy-poll's device settings */
 	struct rx_thread *t;
 	struct rx_worker *w;
 	_Atomic uint64_t total; /* frames delivered, for --count */

@@ -88,11 +88,24 @@ static int rx_start(struct rx_run *r)
 		r->t[i].queue = c->queues[i];
 		r->t[i].cpu = c->ncpus ? c->cpus[i % c->ncpus] : -1;
 	}
+	/* Busy polling moves NAPI to our CPU only with the device's help. */
+	if (c->busy_poll_us && !c->no_devtune) {
+		XFRAG_OPTS(xfrag_devtune_opts, dto, .ifname = c->ifname);
+
+		r->tune = xfrag_devtune__busy_poll(&dto);
+		if (!r->tune) {
+			fprintf(stderr, "rx: cannot tune %s for busy polling (--no-devtune to busy-poll without)\n",
+				c->ifname);
+			return -1;
+		}
+	}
 	/* The program, then the sockets: each queue's socket enters the
 	 * XSKMAP only once its fill ring is stocked. Capture stamps every
-	 * frame, so it asks for the metadata whatever --no-latency says. */
+	 * frame, so it asks for the metadata of all, whatever --no-latency
+	 * says; the latency histogram needs a sample only. */
 	r->xdp = prog_attach("rx", c->ifname, &c->prog, XFRAG_XDP_REDIRECT,
-			     c->latency || c->wl == WL_CAPTURE);
+			     c->latency || c->wl == WL_CAPTURE,
+			     c->wl == WL_CAPTURE ? 1 : c->latency_every);
 	if (!r->xdp || r->path->setup(r) || workload_setup(r))
 		return -1;
 	for (i = 0; i < c->nq; i++) {
@@ -246,6 +259,7 @@ int cmd_rx(int argc, char **argv)
 		.batch = 64,
 		.bind_mode = XFRAG_BIND_AUTO,
 		.latency = true,
+		.latency_every = 64,
 		.interval_ms = 1000,
 		.write_cpu = -1,
 	};
@@ -319,6 +333,9 @@ out:
 		run.path->teardown(&run);
 	xfrag_xdp__detach(run.xdp);
 	fatal_detach_disarm();
+	if (run.tune && xfrag_devtune__restore(run.tune))
+		fprintf(stderr, "rx: restoring %s's NAPI settings failed; xfrag-bench restore -i %s retries\n",
+			c.ifname, c.ifname);
 	xfrag_umem__destroy(run.umem);
 	free(run.t);
 	free(lat);

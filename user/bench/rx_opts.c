@@ -56,7 +56,7 @@ static int opt_cpus(void *field, const char *arg, char *why, size_t len)
 static int opt_busy_poll(void *field, const char *arg, char *why, size_t len)
 {
 	uint32_t *us = field;
-	uint64_t v = 20;
+	uint64_t v = 50;
 
 	if (arg && (parse_size(arg, &v) || !v || v > UINT32_MAX))
 		return -1;
@@ -105,7 +105,14 @@ static const struct opt rx_opts[] = {
 	  .set = XFRAG_BIND_COPY, .help = "bind in copy mode" },
 	{ .name = "busy-poll", .type = OPT_FUNC, O(busy_poll_us), .parse = opt_busy_poll,
 	  .metavar = "US", .optional = true, .what = "busy-poll time", .hint = " (microseconds)",
-	  .help = "SO_PREFER_BUSY_POLL with SO_BUSY_POLL=US (default 20)" },
+	  .help = "busy polling: SO_PREFER_BUSY_POLL with SO_BUSY_POLL=US\n"
+		  "(default 50) and a NAPI poll on every receive call, so the\n"
+		  "RX work runs on the receiver's CPU; sets the interface's\n"
+		  "napi_defer_hard_irqs (2) and gro_flush_timeout (50 us) for\n"
+		  "the run and restores them on exit (after a crash or\n"
+		  "SIGKILL: the next --busy-poll start, or xfrag-bench restore)" },
+	{ .name = "no-devtune", .type = OPT_BOOL, O(no_devtune),
+	  .help = "with --busy-poll: leave the interface's NAPI settings alone" },
 	{ .name = "duration", .short_opt = 'd', .type = OPT_SECONDS, O(duration),
 	  .metavar = "S", .hint = " (seconds > 0)",
 	  .help = "stop after S seconds (default: until SIGINT/SIGTERM)" },
@@ -136,6 +143,10 @@ static const struct opt rx_opts[] = {
 		  "every RX address recycled straight to the fill ring" },
 	{ .name = "cpu", .type = OPT_FUNC, .parse = opt_cpus, .metavar = "LIST",
 	  .what = "CPU list", .help = "pin queue i's thread to the i-th CPU of LIST" },
+	{ .name = "latency-every", .type = OPT_UINT, O(latency_every), .metavar = "N",
+	  .lo = 1, .hi = 32768, .pow2 = true, .what = "latency sample rate",
+	  .help = "the program stamps one frame in N for the latency histogram\n"
+		  "(a power of two, default 64; 1: every frame)" },
 	{ .name = "no-latency", .type = OPT_SET, O(latency), .set = false,
 	  .help = "do not ask the XDP program for timestamps\n(capture asks for them all the same)" },
 	{ .name = "interval", .type = OPT_UINT, O(interval_ms), .metavar = "MS",

@@ -26,6 +26,9 @@ static void add_stats(struct xfrag_rxq_stats *d, const struct xfrag_rxq_stats *s
 	d->copy_bytes += s->copy_bytes;
 	d->fill_level += s->fill_level;
 	d->fill_capacity += s->fill_capacity;
+	d->fill_target += s->fill_target;
+	d->kernel_chunks += s->kernel_chunks;
+	d->fill_invalid += s->fill_invalid;
 	d->frame_size = s->frame_size;
 	d->headroom = s->headroom;
 	d->chunks_per_block = s->chunks_per_block;

@@ -99,7 +99,7 @@ int cmd_xdpdrop(int argc, char **argv)
 	}
 	stop_on_signals();
 	xfrag_set_log(log_cb, XFRAG_LOG_WARN);
-	xdp = prog_attach("xdp-drop", c.ifname, &c.prog, XFRAG_XDP_DROP, false);
+	xdp = prog_attach("xdp-drop", c.ifname, &c.prog, XFRAG_XDP_DROP, false, 0);
 	if (!xdp) {
 		if (tl)
 			fclose(tl);
