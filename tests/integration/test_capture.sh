@@ -13,7 +13,7 @@
 #   - -w - writes the pcap to stdout and the reports to stderr;
 #   - a writer that cannot keep up (its pipe is not read) makes the rx
 #     thread drop and count, never wait: written + dropped = delivered;
-#   - SIGINT and --count end a capture with a complete file, frames drained
+#   - SIGINT, --duration and --count end a capture with a complete file, frames drained
 #     from the RX ring at the stop included; a failed write ends it with
 #     exit 1 and a message;
 #   - nothing is left attached, no socket stays open.
@@ -256,6 +256,22 @@ start_rx sigint --filter all -w "$TMP/sigint.pcap" &&
 		fail "SIGINT: the file holds $(pcap_bytes "$TMP/sigint.pcap" "$n") frame bytes, the summary says $(json "$f" .capture.bytes)"
 }
 expect_clean sigint
+
+echo "# 4a. --duration ends a capture with a complete file"
+start_rx dur --filter all -w "$TMP/dur.pcap" -d 1 &&
+{
+	gen --count 30000 --rate 20k >/dev/null &
+	stop_rx
+	wait
+	f=$TMP/dur.out
+	w=$(json "$f" .capture.frames)
+	n=$(pcap_frames "$TMP/dur.pcap")
+	[ "$RX_RC" = 0 ] && [ "$w" -gt 0 ] && [ "$n" = "$w" ] &&
+	[ $((w + $(json "$f" .capture.dropped))) = "$(json "$f" .rx_packets)" ] &&
+		ok "duration: exit 0, $w frames written, all in the file" ||
+		fail "duration: exit $RX_RC, written $w, in the file $n"
+}
+expect_clean dur
 
 echo "# 4b. --count: the thread stops at N, what its RX ring holds then is written too"
 start_rx count --filter all -w "$TMP/count.pcap" --count 1000 -d 60 &&
