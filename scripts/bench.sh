@@ -18,7 +18,7 @@
 #	-k  receivers: ceiling (a bare XDP_DROP program), xdpdrop (xfrag's program
 #	    in DROP mode), xfrag, xfrag-bp (--busy-poll), fixed (4096-byte frames),
 #	    fixed2k (2048), dpdk and dpdk0 (DPDK's af_xdp PMD, busy_budget 64 / 0;
-#	    scripts/setup-bench-deps.sh), xfrag-cb, xfrag-r256, xfrag-r512,
+#	    scripts/setup-deps.sh --bench), xfrag-cb, xfrag-r256, xfrag-r512,
 #	    xfrag-r1k, xfrag-b16k, xfrag-b2m, capture, capture-w0 (rx -w to
 #	    /dev/shm; frames written/s) (scripts/measure.sh)
 #	-m  lab MTU (e.g. 9000 for jumbo frames; gen then sends them with AF_PACKET)
@@ -113,6 +113,11 @@ fi
 case $ROUNDS in ''|0|*[!0-9]*) die "-r wants a positive number of rounds" ;; esac
 case $SECS in ''|*[!0-9.]*) die "-t wants seconds" ;; esac
 [ "$(id -u)" = 0 ] || die "needs root (namespaces, XDP)"
+# The packages, DPDK's too when a DPDK receiver is asked for.
+case " $KINDS " in
+*" dpdk"*) bash scripts/setup-deps.sh --bench >/dev/null || die "installing the packages failed" ;;
+*) bash scripts/setup-deps.sh >/dev/null || die "installing the packages failed" ;;
+esac
 command -v jq >/dev/null || die "jq is missing (scripts/setup-deps.sh)"
 OUT=${OUT:-results/bench-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"

@@ -21,7 +21,7 @@
 #	dpdk, dpdk0        DPDK's af_xdp PMD, dpdk-testpmd rxonly (busy_budget 64
 #	                   and 0: neither wins consistently, take the better); its
 #	                   rate is RX-packets over gen's duration
-#	                   (scripts/setup-bench-deps.sh installs it)
+#	                   (scripts/setup-deps.sh --bench installs it)
 #	capture    xfrag rx -w FILE: every frame written to a pcap file in
 #	           /dev/shm (tmpfs; removed after the run), the writer thread
 #	           on the receiver's CPU; the rate printed is frames written/s
@@ -99,7 +99,7 @@ _measure_bare() { # SIZE SECONDS PREFIX
 _measure_dpdk() { # BUSY_BUDGET SIZE SECONDS PREFIX
 	local bench=${MEASURE_BENCH:?} pid rc=0 n cpu=${MEASURE_RX_CPU} budget=""
 	command -v dpdk-testpmd >/dev/null ||
-		{ echo "measure: dpdk-testpmd is missing (bash scripts/setup-bench-deps.sh)" >&2; return 1; }
+		{ echo "measure: dpdk-testpmd is missing (bash scripts/setup-deps.sh --bench)" >&2; return 1; }
 	[ "$1" = 64 ] || budget=",busy_budget=$1"
 	[ "$(nproc)" -ge 2 ] || cpu=0
 	dpdk-testpmd --no-pci --no-huge -m 1024 --no-telemetry --file-prefix="xfrag-bench-$$" \

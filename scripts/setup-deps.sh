@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Install every Debian package xfrag needs to build, test, benchmark and plot.
+# --bench adds what only the benchmarks compare with: DPDK 22.11
+# (dpdk-testpmd with the af_xdp PMD for scripts/bench.sh; the mempool
+# library for `xfrag-bench alloc`'s DPDK rows). The tests never need it.
 # Idempotent: does nothing (no apt-get update) when everything is already present.
 set -euo pipefail
 
@@ -12,6 +15,12 @@ PKGS=(
   valgrind gnuplot-nox python3 jq procps util-linux binutils
   groff-base libpcap-dev tcpdump
 )
+if [ "${1:-}" = --bench ]; then
+  PKGS+=(dpdk dpdk-dev librte-net-af-xdp23 libdpdk-dev librte-mempool-ring23)
+elif [ $# -gt 0 ]; then
+  echo "usage: $0 [--bench]" >&2
+  exit 2
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do
