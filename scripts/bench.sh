@@ -53,7 +53,10 @@ summarize() { # OUT: summary.json and summary.md from runs.jsonl
 		        umem_peak_median: (map(.rx.umem_peak_bytes // empty) | median),
 		        drops_total: (map((.rx.drops.rx_dropped // 0) + (.rx.drops.rx_ring_full // 0)
 					+ (.rx.capture.dropped // 0)) | add),
-		        frame_size: (.[0].rx.frame_size // null) } ]' "$OUT/runs.jsonl" >"$OUT/summary.json"
+		        frame_size: (.[0].rx.frame_size // null),
+		        kernel_bytes_median: (map(.rx.kernel_bytes // empty) | median),
+		        softirq_ms_median: (if .[0].cpu then [range(.[0].cpu.softirq_ms | length) as $i
+				| map(.cpu.softirq_ms[$i]) | median] else null end) } ]' "$OUT/runs.jsonl" >"$OUT/summary.json"
 
 	{
 		echo "| frame | receiver | frames/s (median) | min .. max | vs XDP_DROP ceiling | latency p50 / p99 / p99.9 | UMEM peak | drops |"
@@ -149,6 +152,14 @@ busy_frac() {
 	read -r a2 i2 <<<"$(cpu_all)"
 	awk -v a=$((a2 - a1)) -v i=$((i2 - i1)) 'BEGIN { printf "%.3f", (a > 0 ? 1 - i / a : 0) }'
 }
+# Where the kernel's RX work ran: NET_RX softirqs raised and softirq time
+# (jiffies) per CPU, as JSON {net_rx: [...], si: [...]}.
+cpu_work() {
+	local nr si
+	nr=$(awk '/NET_RX:/ { for (i = 2; i <= NF; i++) printf "%s%s", (i > 2 ? "," : ""), $i }' /proc/softirqs)
+	si=$(awk '/^cpu[0-9]/ { printf "%s%s", (n++ ? "," : ""), $8 }' /proc/stat)
+	echo "{\"net_rx\": [$nr], \"si\": [$si]}"
+}
 wait_quiet() {
 	local i b
 	for ((i = 0; i < ${BENCH_QUIET_WAIT:-300}; i++)); do
@@ -179,15 +190,19 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			kind=${K[$(((k + r - 1) % NK))]}
 			p=$OUT/$kind.$size.$r
 			[ "$QUIET" = 1 ] && wait_quiet
+			cpu0=$(cpu_work)
 			if ! pps=$(measure "$kind" "$size" "$SECS" "$p"); then
 				echo "bench: round $r $kind $size B failed; going on" >&2
 				continue
 			fi
+			cpu1=$(cpu_work)
 			jq -c -n --argjson round "$r" --argjson size "$size" --arg kind "$kind" \
-				--argjson pps "$pps" \
+				--argjson pps "$pps" --argjson c0 "$cpu0" --argjson c1 "$cpu1" \
 				--slurpfile rx <(tail -n 1 "$p.rx") --slurpfile gen <(tail -n 1 "$p.gen") \
 				'{round: $round, size: $size, kind: $kind, pps: $pps,
-				  gen_pps: $gen[0].pps, rx: $rx[0], gen: $gen[0]}' >>"$OUT/runs.jsonl"
+				  gen_pps: $gen[0].pps, rx: $rx[0], gen: $gen[0],
+				  cpu: {net_rx_softirqs: [range($c0.net_rx | length) | $c1.net_rx[.] - $c0.net_rx[.]],
+					softirq_ms: [range($c0.si | length) | ($c1.si[.] - $c0.si[.]) * 10]}}' >>"$OUT/runs.jsonl"
 			printf '   round %d  %5s B  %-8s %10s pps  (gen %s pps)\n' "$r" "$size" "$kind" "$pps" \
 				"$(jq -r '.pps | floor' "$p.gen")"
 		done
