@@ -2,11 +2,11 @@
 /*
  * The rx queue's working set on the AF_XDP double: how many chunks it keeps
  * in the kernel's hands (fill_target), adapting to what the kernel eats
- * between refills, within [two NAPI polls (+ the driver's ring), fill ring].
+ * between refills, within [four NAPI polls (+ the driver's ring), fill ring].
  */
 #include "zc_env.h"
 
-#define FLOOR 128 /* two NAPI polls of 64 */
+#define FLOOR 256 /* four NAPI polls of 64 */
 
 static const struct xdbl_dev copy_dev = { .name = "cp0" };
 

@@ -42,6 +42,13 @@
 #define REFILL_MIN 32
 /* The kernel's NAPI budget: a poll takes up to this many fill entries. */
 #define NAPI_BUDGET 64
+/*
+ * The least the kernel gets, in NAPI polls' worth: the kernel takes a poll's
+ * budget at a time, and the receiver refills only between its batches, so
+ * two polls can land while it works on one (measured: at two polls a
+ * steady 64-byte flood on veth lost frames to an empty fill ring).
+ */
+#define FLOOR_POLLS 4
 /* Refills in a row with a comfortable fill level before the target shrinks. */
 #define CALM_REFILLS 64
 #define COPY_BATCH 256
@@ -218,14 +225,14 @@ static int set_busy_poll(struct xfrag_rxq *q, const struct xfrag_rxq_opts *opts)
  * How many chunks the kernel gets. A deep fill ring cycles its whole depth
  * through the kernel's copy (or the NIC's DMA), so every frame lands in a
  * cold line; keeping only what the rate needs keeps them warm. The floor is
- * two NAPI polls' worth (plus, in zero-copy mode, the driver's own RX ring,
+ * FLOOR_POLLS NAPI polls' worth (plus, in zero-copy mode, the driver's own RX ring,
  * which it fills from the fill ring ahead of traffic); the ceiling is the
  * fill ring. Without a fixed target the queue adapts between the two.
  */
 static void set_fill_target(struct xfrag_rxq *q, uint32_t fixed, uint32_t hw_ring)
 {
 	q->fill_max = q->fill_size;
-	q->fill_floor = 2 * NAPI_BUDGET + (q->s.zerocopy ? hw_ring : 0);
+	q->fill_floor = FLOOR_POLLS * NAPI_BUDGET + (q->s.zerocopy ? hw_ring : 0);
 	if (q->fill_floor > q->fill_max)
 		q->fill_floor = q->fill_max;
 	q->adaptive = !fixed;
