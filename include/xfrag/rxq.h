@@ -80,7 +80,11 @@ struct xfrag_rxq_opts {
 	uint32_t rx_size;     /* 0: 2048 */
 	uint32_t tx_size;     /* 0: no TX ring */
 	uint32_t bind_mode;   /* enum xfrag_bind_mode */
-	uint32_t busy_poll_us;     /* SO_BUSY_POLL; 0: off */
+	uint32_t busy_poll_us;     /* SO_BUSY_POLL; 0: off. Every recv then runs
+				    * one NAPI poll of the queue on the calling
+				    * CPU, if the driver links the queue to a NAPI
+				    * instance (veth does not: a warning, and no
+				    * busy polling) */
 	uint32_t busy_poll_budget; /* SO_BUSY_POLL_BUDGET; 0: 64 when busy-polling */
 	uint32_t copybreak;   /* frames <= this many bytes are copied; 0: off */
 	bool multi_buffer;    /* XDP_USE_SG: frames larger than a chunk arrive as
@@ -219,6 +223,9 @@ struct xfrag_rxq_stats {
 				   * passthrough, 3 translating IOMMU */
 	uint32_t has_xdp;         /* stats of an xfrag XDP program are included */
 	uint32_t fill_target;     /* chunks the queue keeps in the kernel's hands now */
+	uint32_t busy_poll_napi;  /* the NAPI instance busy polling runs (0: none;
+				   * a driver that does not link its queues to
+				   * NAPI, as veth, leaves nothing to poll) */
 };
 
 /**

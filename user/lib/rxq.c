@@ -28,6 +28,9 @@
 #ifndef SO_BUSY_POLL_BUDGET
 #define SO_BUSY_POLL_BUDGET 70
 #endif
+#ifndef SO_INCOMING_NAPI_ID
+#define SO_INCOMING_NAPI_ID 56
+#endif
 
 /*
  * Counters only the owner thread writes, any thread may read: a relaxed
@@ -78,7 +81,7 @@ struct xfrag_rxq {
 	bool adaptive;
 	bool meta;                  /* the XDP program annotates (some) frames */
 	bool wakeup;
-	bool busy_poll;
+	bool busy_poll;             /* kick every recv: a NAPI poll on this CPU */
 	bool mb;
 	bool dropping;              /* inside a frame too long to deliver */
 	uint64_t rx_packets, rx_bytes, fill_posted, fill_short, wakeups;
@@ -95,6 +98,7 @@ struct xfrag_rxq {
 	uint32_t headroom;
 	uint32_t fill_size;
 	uint32_t chunks_per_block;
+	uint32_t busy_poll_napi;    /* the NAPI id busy polling polls, 0: none */
 	uint8_t dma;
 	bool page_cross_ok;
 };
@@ -216,6 +220,24 @@ static int set_busy_poll(struct xfrag_rxq *q, const struct xfrag_rxq_opts *opts)
 	    (err = xfrag_sock_setopt(&q->s, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget)))) {
 		pr_err("queue %u: enabling busy polling failed: %s", q->queue_id, strerror(-err));
 		return err;
+	}
+	/*
+	 * The kernel busy-polls the NAPI instance bind() found for the
+	 * queue, which the driver must have linked to it
+	 * (netif_queue_set_napi). veth does not: its sockets get NAPI id 0
+	 * and a busy-poll recvfrom() polls nothing, so do not make one.
+	 */
+	{
+		unsigned int id = 0;
+
+		if (!xfrag_sock_getopt(&q->s, SOL_SOCKET, SO_INCOMING_NAPI_ID, &id, sizeof(id)) &&
+		    !id) {
+			pr_warn("%s queue %u: busy polling cannot run here: the kernel knows no NAPI instance for the queue (the driver does not link its queues to NAPI, as veth); receiving without it",
+				q->ifname, q->queue_id);
+			q->busy_poll_napi = 0;
+			return 0;
+		}
+		q->busy_poll_napi = id;
 	}
 	q->busy_poll = true;
 	return 0;
@@ -1063,6 +1085,7 @@ int xfrag_rxq__stats(struct xfrag_rxq *q, struct xfrag_rxq_stats *out)
 	s.page_cross_ok = q->page_cross_ok;
 	s.dma = q->dma;
 	s.fill_target = __atomic_load_n(&q->fill_target, __ATOMIC_RELAXED);
+	s.busy_poll_napi = q->busy_poll_napi;
 	/* Copy only what the caller's struct has room for. */
 	usz = out->sz < sizeof(s) ? out->sz : sizeof(s);
 	memcpy((char *)out + sizeof(size_t), (char *)&s + sizeof(size_t),
