@@ -28,11 +28,11 @@
 #   -     -             setup-deps        20  (the first install is extra)
 #   -     default       build             40
 #   net   default       unit              20
-#   net   default       integration       90  the tests' own waits
+#   net   default       integration      110  the tests' own waits
 #   net   default       soak              80  60 s of traffic
 #   net   debug_frags   build             60  (in the CPU lane's shadow)
 #   net   debug_frags   unit              20
-#   net   debug_frags   integration       90
+#   net   debug_frags   integration      110
 #   cpu   default       stress            25  XFRAG_STRESS_SECONDS=8
 #   cpu   asan+ubsan    build             90  (nice 19)
 #   cpu   asan+ubsan    unit              20
@@ -71,7 +71,7 @@ budget() { # budget LABEL STEP
 	"asan+ubsan build" | "tsan build" | "libfuzzer build") echo 90 ;;
 	"tsan unit") echo 30 ;;
 	*" unit") echo 20 ;;
-	*" integration") echo 90 ;;
+	*" integration") echo 110 ;;
 	"default soak") echo 80 ;;
 	"default stress") echo 25 ;;
 	"tsan stress" | *" fuzz") echo 40 ;;
