@@ -40,6 +40,22 @@ static inline void cpu_relax(void)
 }
 
 void sleep_ms(unsigned int ms);
+
+/*
+ * An idle consumer thread (capture writer, worker): spin a little, then
+ * sleep 20 us, since on 2 CPUs it shares one with the rx thread or the
+ * softirq. @idle counts the empty rounds; a busy round resets it to 0.
+ */
+static inline void idle_backoff(unsigned int *idle)
+{
+	if (++*idle < 256) {
+		cpu_relax();
+	} else {
+		const struct timespec nap = { 0, 20000 };
+
+		nanosleep(&nap, NULL);
+	}
+}
 /* Pin the calling thread to @cpu (-1: leave it). Returns 0 or -errno. */
 int pin_cpu(int cpu);
 

@@ -220,7 +220,6 @@ static void *writer_thread(void *arg)
 {
 	struct capture *cap = arg;
 	struct xfrag_umem *u = cap->run->umem;
-	const struct timespec nap = { 0, 20000 };
 	unsigned int i, n, idle = 0;
 	struct xfrag_pkt *p;
 
@@ -240,18 +239,12 @@ static void *writer_thread(void *arg)
 				any = true;
 			}
 		}
-		if (any) {
+		if (any)
 			idle = 0;
-		} else {
-			if (done)
-				break;
-			/* Spin a little, then sleep: on 2 CPUs the writer shares
-			 * one with the rx thread or the softirq. */
-			if (++idle < 256)
-				cpu_relax();
-			else
-				nanosleep(&nap, NULL);
-		}
+		else if (done)
+			break;
+		else
+			idle_backoff(&idle);
 	}
 	return NULL;
 }

@@ -149,7 +149,6 @@ static void *worker_thread(void *arg)
 	struct rx_worker *w = arg;
 	struct rx_run *run = w->run;
 	struct xfrag_umem *u = run->umem;
-	const struct timespec nap = { 0, 20000 };
 	unsigned int i, nq = run->cfg->nq, idle = 0, n;
 	struct xfrag_pkt *p;
 	uint64_t done = 0;
@@ -169,18 +168,12 @@ static void *worker_thread(void *arg)
 			}
 		}
 		atomic_store_explicit(&w->packets, done, memory_order_relaxed);
-		if (any) {
+		if (any)
 			idle = 0;
-		} else {
-			if (finished)
-				break;
-			/* Spin a little, then give the CPU to the rx thread and
-			 * the softirq: on a 2-core box they share it with us. */
-			if (++idle < 256)
-				cpu_relax();
-			else
-				nanosleep(&nap, NULL);
-		}
+		else if (finished)
+			break;
+		else
+			idle_backoff(&idle);
 	}
 	return NULL;
 }
