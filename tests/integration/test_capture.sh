@@ -40,32 +40,13 @@ for tool in jq ip tcpdump; do
 done
 
 # In a namespace of our own: the AF_XDP socket count is ours alone.
-if [ -z "${XFRAG_CAPTURE_NS:-}" ]; then
-	NS=xfrag-capture-$$
-	ip netns add "$NS" || { echo "FAIL: ip netns add $NS" >&2; exit 1; }
-	trap 'ip netns del "$NS" 2>/dev/null' EXIT
-	trap 'exit 1' INT TERM HUP
-	ip netns exec "$NS" ip link set dev lo up
-	XFRAG_CAPTURE_NS=$NS ip netns exec "$NS" bash "$0" "$BENCH" "$CRAFT"
-	rc=$?
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-	exit $rc
-fi
-
-TMP=$(mktemp -d)
-FAILS=0
-RX_PID=
-cleanup_tmp() {
-	[ -n "$RX_PID" ] && kill -KILL "$RX_PID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup_tmp EXIT
+# shellcheck source=cli_lib.sh
+. "$HERE/cli_lib.sh"
+cli_own_netns XFRAG_CAPTURE_NS xfrag-capture "$0" "$BENCH" "$CRAFT"
+cli_begin
 # shellcheck source=../../scripts/lab.sh
 . "$ROOT/scripts/lab.sh"
 
-fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-ok() { echo "ok   $*"; }
-json() { tail -n 1 "$1" | jq -e -r "$2"; }
 expect_clean() {
 	local n
 	if lab_has_xdp "$LAB_HOST_IF"; then
@@ -74,15 +55,6 @@ expect_clean() {
 	fi
 	n=$(awk '$1 == "XDP" { print $3 }' /proc/net/protocols)
 	[ "$n" = 0 ] || fail "$1: $n AF_XDP socket(s) left"
-}
-wait_ready() { # ERRFILE PID
-	local i
-	for i in $(seq 100); do
-		grep -q ': ready' "$1" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
 }
 gen() { # gen ARGS...: xfrag's generator, JSON in $TMP/gen.out
 	ip netns exec "$LAB_NS" "$BENCH" gen -i "$LAB_NS_IF" --dst-ip "$LAB_HOST_IP" \

@@ -42,38 +42,15 @@ done
 }
 
 # Re-run ourselves inside a fresh network namespace.
-if [ -z "${XFRAG_RXCLI_NS:-}" ]; then
-	NS=xfrag-rxcli-$$
-	ip netns add "$NS" || { echo "FAIL: ip netns add $NS" >&2; exit 1; }
-	trap 'ip netns del "$NS" 2>/dev/null' EXIT
-	trap 'exit 1' INT TERM HUP
-	ip netns exec "$NS" ip link set dev lo up
-	XFRAG_RXCLI_NS=$NS ip netns exec "$NS" bash "$0" "$BENCH"
-	rc=$?
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-	exit $rc
-fi
-
-TMP=$(mktemp -d)
-FAILS=0
-RX_PID=
-cleanup_tmp() {
-	[ -n "$RX_PID" ] && kill -KILL "$RX_PID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup_tmp EXIT
+# shellcheck source=cli_lib.sh
+. "$HERE/cli_lib.sh"
+cli_own_netns XFRAG_RXCLI_NS xfrag-rxcli "$0" "$BENCH"
+cli_begin
 # shellcheck source=../../scripts/lab.sh
 . "$ROOT/scripts/lab.sh"
 lab_up -q 2 || { echo "FAIL: lab_up" >&2; exit 1; }
 IF=$LAB_HOST_IF
 
-fail() {
-	echo "FAIL: $*" >&2
-	FAILS=$((FAILS + 1))
-}
-ok() {
-	echo "ok   $*"
-}
 xdp_attached() {
 	ip -d link show dev "$IF" | grep -qE 'prog/xdp|xdpgeneric|xdpdrv|xdpoffload'
 }
@@ -94,18 +71,6 @@ expect_clean() {
 	n=$(xsk_sockets)
 	[ "$n" = 0 ] || fail "$1: $n AF_XDP socket(s) left"
 	[ "$(our_namespaces)" = "$NS_BEFORE" ] || fail "$1: namespaces changed: $(ip netns list)"
-}
-json() { # json FILE FILTER: jq on the last line of FILE
-	tail -n 1 "$1" | jq -e -r "$2"
-}
-wait_ready() { # wait_ready ERRFILE PID: until the receiver says "ready"
-	local i
-	for i in $(seq 100); do
-		grep -q ': ready' "$1" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
 }
 gen() { # gen ARGS...: send test frames from the lab namespace to $IF
 	ip netns exec "$LAB_NS" "$BENCH" gen -i "$LAB_NS_IF" --dst-ip "$LAB_HOST_IP" \
