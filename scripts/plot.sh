@@ -29,10 +29,14 @@ ROUNDS=$(jq -r '[.[].runs] | max' "$RES/summary.json")
 ROUND=${PLOT_ROUND:-$(((ROUNDS + 1) / 2))}
 NS=$(wc -w <<<"$SIZES")
 
-declare -A TITLE=([ceiling]="XDP_DROP ceiling" [xfrag]="xfrag rx" [fixed]="fixed-frames rx (4096)"
-		 [fixed2k]="fixed-frames rx (2048)")
-declare -A COLOR=([ceiling]="#555555" [xfrag]="#1f77b4" [fixed]="#d62728" [fixed2k]="#ff9896")
-KORDER='def k: {ceiling: 0, xfrag: 1, fixed: 2, fixed2k: 3}[.] // 4;'
+declare -A TITLE=([ceiling]="XDP_DROP ceiling" [xdpdrop]="xfrag program, DROP"
+		 [xfrag]="xfrag rx" [xfrag-bp]="xfrag rx --busy-poll"
+		 [dpdk]="DPDK af_xdp" [dpdk0]="DPDK af_xdp, busy_budget=0"
+		 [fixed]="fixed-frames rx (4096)" [fixed2k]="fixed-frames rx (2048)")
+declare -A COLOR=([ceiling]="#555555" [xdpdrop]="#999999" [xfrag]="#1f77b4"
+		 [xfrag-bp]="#17becf" [dpdk]="#2ca02c" [dpdk0]="#98df8a"
+		 [fixed]="#d62728" [fixed2k]="#ff9896")
+KORDER='def k: {ceiling: 0, xdpdrop: 1, xfrag: 2, "xfrag-bp": 3, dpdk: 4, dpdk0: 5, fixed: 6, fixed2k: 7}[.] // 8;'
 read -r -a KINDS <<<"$(jq -r "$KORDER"' [.[].kind] | unique | sort_by(k) | join(" ")' "$RES/summary.json")"
 RXKINDS=()
 for kind in "${KINDS[@]}"; do [ "$kind" = ceiling ] || RXKINDS+=("$kind"); done
@@ -63,7 +67,8 @@ done
 # ---- bench-latency: merged histograms -> share of frames slower than x
 for size in $SIZES; do
 	for kind in "${RXKINDS[@]}"; do
-		cat "$RES/$kind.$size".*.hist 2>/dev/null | awk '!/^#/ { n[$1] += $2; t += $2 }
+		# Receivers without a histogram (the ceiling, DPDK) have no files.
+		{ cat "$RES/$kind.$size".*.hist 2>/dev/null || true; } | awk '!/^#/ { n[$1] += $2; t += $2 }
 			END { for (v in n) print v, n[v], t }' | sort -n |
 			awk '{ c += $2; s = 1 - c / $3; if (s > 0) print $1, s }' >"$TMP/lat.$kind.$size.dat"
 	done
@@ -75,7 +80,7 @@ plot_lines() {
 	shift 3
 	for kind in "$@"; do
 		printf "%s '%s' with %s lc rgb '%s' title '%s'" "$sep" "$TMP/$pre.$kind.$size.dat" \
-			"$style" "${COLOR[$kind]}" "${TITLE[$kind]}"
+			"$style" "${COLOR[$kind]:-#8c564b}" "${TITLE[$kind]:-$kind}"
 		sep=", \\"$'\n'"    "
 	done
 	echo
@@ -97,7 +102,7 @@ plot_all() { # TERMINAL SUFFIX
 			col=$((2 + 2 * j))
 			[ "$j" = 0 ] && printf " '%s' using %d:xtic(1)" "$TMP/pps.dat" "$col" ||
 				printf ", '' using %d" "$col"
-			printf " title '%s' lc rgb '%s'" "${TITLE[${KINDS[$j]}]}" "${COLOR[${KINDS[$j]}]}"
+			printf " title '%s' lc rgb '%s'" "${TITLE[${KINDS[$j]}]:-${KINDS[$j]}}" "${COLOR[${KINDS[$j]}]:-#8c564b}"
 		done
 		# Bar j of NK in a cluster (gap 1) sits at (j - (NK - 1) / 2) / (NK + 1).
 		for ((j = 1; j < NK; j++)); do
