@@ -29,6 +29,10 @@
 extern "C" {
 #endif
 
+/* The fast paths below are few and hot: inline them whatever the
+ * compiler's size heuristics think of the callers. */
+#define __xfrag_always_inline inline __attribute__((always_inline))
+
 struct xfrag_umem;
 
 /*
@@ -37,6 +41,12 @@ struct xfrag_umem;
  * run out, and extra references (xfrag_umem__ref) have 2^30 of headroom.
  */
 #define XFRAG_BIAS (1 << 30)
+/*
+ * Reuse in place keeps the bias it has (no write to the block's line);
+ * each life of the block spends at most a block's worth of it, and a
+ * refill tops it up again below this.
+ */
+#define XFRAG_BIAS_LOW (1u << 22)
 #define XFRAG_NO_BLOCK UINT32_MAX
 #define XFRAG_NO_OWNER UINT16_MAX
 #define XFRAG_NO_ADDR UINT64_MAX
@@ -70,6 +80,7 @@ struct xfrag_umem_hot {
 /*
  * The per-queue frag cache. Single owner: no locks, no atomics on the fast
  * path. Do not touch the members; they are visible so alloc can inline.
+ * What the fast paths use fits the first cache line.
  */
 struct xfrag_cache {
 	uint64_t base;      /* UMEM offset of the current block */
@@ -80,6 +91,10 @@ struct xfrag_cache {
 	uint32_t max_size;  /* largest frag: the block size, or 4096 */
 	uint32_t debug;
 	uint32_t spare;     /* a free block kept back by owner releases, or NO_BLOCK */
+	uint32_t memo_size; /* alloc_burst: the last size that started a block */
+	uint32_t memo_cnt;  /* ... and how many of it a whole block holds */
+	uint16_t id;
+	uint16_t pad;
 	struct xfrag_umem *umem;
 	/* statistics, owner-written only; see xfrag_cache__allocs() */
 	uint64_t allocs;         /* from blocks given up; the bias counts the rest */
@@ -89,7 +104,6 @@ struct xfrag_cache {
 	uint64_t reuse_in_place; /* ... and every frag was already released */
 	uint64_t pool_takes;     /* ... so a block came from the pool */
 	uint64_t pool_empty;     /* ... and the pool had none */
-	uint16_t id;
 } __attribute__((aligned(XFRAG_CACHELINE)));
 
 /* ---------------------------------------------------------------- UMEM -- */
@@ -178,27 +192,37 @@ xfrag_umem__hot(const struct xfrag_umem *umem)
 	return (const struct xfrag_umem_hot *)umem;
 }
 
-/** xfrag_umem__area() - the start of the mapped region */
+/** xfrag_umem__area() - the start of the mapped region (NULL for a NULL @umem) */
 static inline void *xfrag_umem__area(const struct xfrag_umem *umem)
 {
-	return xfrag_umem__hot(umem)->area;
+	return umem ? xfrag_umem__hot(umem)->area : NULL;
 }
 
 /**
  * xfrag_umem__ptr() - the address of a frag
  * @umem: the UMEM
  * @addr: a handle (bits 48..63, an unaligned-mode offset, are ignored)
+ *
+ * Return: the frag's address; NULL for a NULL @umem.
  */
 static inline void *xfrag_umem__ptr(const struct xfrag_umem *umem,
 				    uint64_t addr)
 {
+	if (xfrag_unlikely(!umem))
+		return NULL;
 	return xfrag_umem__hot(umem)->area + (addr & XFRAG_ADDR_MASK);
 }
 
-/** xfrag_umem__block_of() - the index of the block holding @addr */
+/**
+ * xfrag_umem__block_of() - the index of the block holding @addr
+ * Return: the index (not checked against the UMEM's size);
+ * XFRAG_NO_BLOCK for a NULL @umem.
+ */
 static inline uint32_t xfrag_umem__block_of(const struct xfrag_umem *umem,
 					    uint64_t addr)
 {
+	if (xfrag_unlikely(!umem))
+		return XFRAG_NO_BLOCK;
 	return (uint32_t)((addr & XFRAG_ADDR_MASK) >>
 			  xfrag_umem__hot(umem)->block_shift);
 }
@@ -220,13 +244,16 @@ XFRAG_API unsigned int __xfrag_debug_cache_put_bulk(struct xfrag_cache *c,
 XFRAG_API void __xfrag_debug_alloc(struct xfrag_cache *c, uint64_t addr,
 				   uint32_t size);
 XFRAG_API int __xfrag_cache_refill(struct xfrag_cache *c);
+XFRAG_API int __xfrag_cache_refill_slow(struct xfrag_cache *c);
+XFRAG_API int __xfrag_cache_alloc_burst(struct xfrag_cache *c, uint32_t size,
+					uint64_t *addrs, unsigned int n);
 
 /*
  * Drop @count references of the block holding @addr. Returns the number of
  * atomic read-modify-write operations it took (0 or 1), so callers and
  * benchmarks can count them for free.
  */
-static inline unsigned int __xfrag_block_put(struct xfrag_umem *umem,
+static __xfrag_always_inline unsigned int __xfrag_block_put(struct xfrag_umem *umem,
 					     uint64_t addr, int32_t count)
 {
 	const struct xfrag_umem_hot *h = xfrag_umem__hot(umem);
@@ -263,7 +290,7 @@ static inline unsigned int __xfrag_block_put(struct xfrag_umem *umem,
 
 /**
  * xfrag_umem__release() - drop one reference to a frag
- * @umem: the UMEM the frag was carved from
+ * @umem: the UMEM the frag was carved from (NULL: nothing happens)
  * @addr: the frag's handle
  *
  * The last reference to a block returns it to the pool.
@@ -274,6 +301,8 @@ static inline unsigned int __xfrag_block_put(struct xfrag_umem *umem,
 static inline unsigned int xfrag_umem__release(struct xfrag_umem *umem,
 					       uint64_t addr)
 {
+	if (xfrag_unlikely(!umem))
+		return 0;
 	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
 		return __xfrag_debug_put(umem, addr, 1, false);
 	return __xfrag_block_put(umem, addr, 1);
@@ -285,7 +314,7 @@ static inline unsigned int xfrag_umem__release(struct xfrag_umem *umem,
  * frags = refcnt - bias either way): no atomic at all, page_pool's "direct
  * recycling" for the thread that carves.
  */
-static inline unsigned int __xfrag_put_run(struct xfrag_umem *umem,
+static __xfrag_always_inline unsigned int __xfrag_put_run(struct xfrag_umem *umem,
 					   struct xfrag_cache *c, uint64_t addr,
 					   int32_t count)
 {
@@ -316,53 +345,81 @@ static inline unsigned int __xfrag_put_run(struct xfrag_umem *umem,
 }
 
 /*
- * Find runs of handles in one block. XOR against the run's first handle is
- * zero above `shift` for the same block (with the same unaligned-mode
- * offset bits, which RX batches share). Eight at a time, OR-ed, with no
- * branch: the common batch is one or two runs.
+ * Two handles at a time, for the run scan below: GCC and clang vector
+ * extensions, so that the scan needs no target-specific intrinsics (SSE2
+ * or NEON code where the target has it, plain pairs where it does not).
  */
-static inline unsigned int __xfrag_release_runs(struct xfrag_umem *umem,
+typedef uint64_t __xfrag_u64x2 __attribute__((vector_size(16)));
+
+/* Nonzero above the block bits iff one of a[0..@n-1] (@n even) is in
+ * another block than the run @r holds twice, or has other unaligned-mode
+ * offset bits (which RX batches share). One load, XOR and OR per two
+ * handles. */
+static __xfrag_always_inline uint64_t __xfrag_diff(const uint64_t *a, __xfrag_u64x2 r,
+				    unsigned int n)
+{
+	__xfrag_u64x2 x = { 0, 0 }, v;
+	unsigned int k;
+
+	_Pragma("GCC unroll 16")
+	for (k = 0; k < n; k += 2) {
+		memcpy(&v, a + k, sizeof(v)); /* unaligned load */
+		x |= v ^ r;
+	}
+	return x[0] | x[1];
+}
+
+/*
+ * Find runs of handles in one block and drop each run's references at
+ * once. XOR against the run's first handle is zero above `shift` for the
+ * same block. Thirty-two handles per test, then sixteen: the common batch
+ * is one or two runs, so almost every group passes; a group that does not
+ * is walked to its block change, and the scan resumes there with the new
+ * run. A change right at a group's start (batches of whole blocks) is seen
+ * before the group is read.
+ */
+static __xfrag_always_inline unsigned int __xfrag_release_runs(struct xfrag_umem *umem,
 						struct xfrag_cache *c,
 						const uint64_t *addrs,
 						unsigned int n)
 {
 	const uint32_t shift = xfrag_umem__hot(umem)->block_shift;
-	unsigned int i, start = 0, atomics = 0;
-	uint64_t run;
+	const uint64_t *p = addrs, *start = addrs, *const end = addrs + n;
+	uint64_t run = addrs[0];
+	__xfrag_u64x2 r = { run, run };
+	unsigned int atomics = 0;
 
-	if (!n)
-		return 0;
-	run = addrs[0];
-	for (i = 1; i + 8 <= n; i += 8) {
-		uint64_t x = 0;
-		unsigned int k;
-
-		XFRAG_UNROLL8
-		for (k = 0; k < 8; k++)
-			x |= addrs[i + k] ^ run;
-		if (xfrag_likely(!(x >> shift)))
-			continue;
-		for (k = 0; k < 8; k++) {
-			if (!((addrs[i + k] ^ run) >> shift))
-				continue;
-			atomics += __xfrag_put_run(umem, c, run, (int32_t)(i + k - start));
-			start = i + k;
-			run = addrs[start];
-		}
+#define __XFRAG_SCAN(G)                                                        \
+	while (end - p >= (G)) {                                               \
+		if (xfrag_likely(!((*p ^ run) >> shift))) {                    \
+			if (xfrag_likely(!(__xfrag_diff(p, r, (G)) >> shift))) { \
+				p += (G);                                      \
+				continue;                                      \
+			}                                                      \
+			while (!((*p ^ run) >> shift))                         \
+				p++;                                           \
+		}                                                              \
+		atomics += __xfrag_put_run(umem, c, run, (int32_t)(p - start)); \
+		start = p;                                                     \
+		run = *p;                                                      \
+		r = (__xfrag_u64x2){ run, run };                               \
 	}
-	for (; i < n; i++) {
-		if (!((addrs[i] ^ run) >> shift))
+	__XFRAG_SCAN(32)
+	__XFRAG_SCAN(16)
+#undef __XFRAG_SCAN
+	for (; p < end; p++) {
+		if (!((*p ^ run) >> shift))
 			continue;
-		atomics += __xfrag_put_run(umem, c, run, (int32_t)(i - start));
-		start = i;
-		run = addrs[i];
+		atomics += __xfrag_put_run(umem, c, run, (int32_t)(p - start));
+		start = p;
+		run = *p;
 	}
-	return atomics + __xfrag_put_run(umem, c, run, (int32_t)(n - start));
+	return atomics + __xfrag_put_run(umem, c, run, (int32_t)(end - start));
 }
 
 /**
  * xfrag_umem__release_bulk() - drop one reference to each of @n frags
- * @umem: the UMEM
+ * @umem: the UMEM (NULL: nothing happens)
  * @addrs: handles; order them by block (as RX batches naturally are) to
  *         get the most out of coalescing
  * @n: count
@@ -373,10 +430,12 @@ static inline unsigned int __xfrag_release_runs(struct xfrag_umem *umem,
  * Context: any thread.
  * Return: the number of atomic operations performed.
  */
-static inline unsigned int xfrag_umem__release_bulk(struct xfrag_umem *umem,
+static __xfrag_always_inline unsigned int xfrag_umem__release_bulk(struct xfrag_umem *umem,
 						    const uint64_t *addrs,
 						    unsigned int n)
 {
+	if (xfrag_unlikely(!umem || !addrs || !n))
+		return 0;
 	/* debug_frags: each frag is checked, then all released as below. */
 	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
 		return __xfrag_debug_put_bulk(umem, addrs, n);
@@ -385,7 +444,8 @@ static inline unsigned int xfrag_umem__release_bulk(struct xfrag_umem *umem,
 
 /**
  * xfrag_cache__release_bulk() - bulk release on the carving cache's thread
- * @c: a cache of the frags' UMEM, used by the calling thread
+ * @c: a cache of the frags' UMEM, used by the calling thread (NULL:
+ *     nothing happens)
  * @addrs: handles
  * @n: count
  *
@@ -396,10 +456,12 @@ static inline unsigned int xfrag_umem__release_bulk(struct xfrag_umem *umem,
  * Context: the cache's owner thread only.
  * Return: the number of atomic operations performed.
  */
-static inline unsigned int xfrag_cache__release_bulk(struct xfrag_cache *c,
+static __xfrag_always_inline unsigned int xfrag_cache__release_bulk(struct xfrag_cache *c,
 						     const uint64_t *addrs,
 						     unsigned int n)
 {
+	if (xfrag_unlikely(!c || !addrs || !n))
+		return 0;
 	if (xfrag_unlikely(c->debug))
 		return __xfrag_debug_cache_put_bulk(c, addrs, n);
 	return __xfrag_release_runs(c->umem, c, addrs, n);
@@ -407,7 +469,7 @@ static inline unsigned int xfrag_cache__release_bulk(struct xfrag_cache *c,
 
 /**
  * xfrag_umem__drain() - drop @count references of one block in one call
- * @umem: the UMEM
+ * @umem: the UMEM (NULL: nothing happens)
  * @addr: any handle in the block
  * @count: references to drop, > 0
  *
@@ -420,7 +482,7 @@ static inline unsigned int xfrag_cache__release_bulk(struct xfrag_cache *c,
 static inline unsigned int xfrag_umem__drain(struct xfrag_umem *umem,
 					     uint64_t addr, int32_t count)
 {
-	if (xfrag_unlikely(count <= 0))
+	if (xfrag_unlikely(!umem || count <= 0))
 		return 0;
 	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
 		return __xfrag_debug_put(umem, addr, count, true);
@@ -455,9 +517,12 @@ struct xfrag_cache_opts {
  * @umem: the UMEM
  * @opts: owner id and carving rules, or NULL
  *
- * The cache takes no block until its first allocation.
+ * The cache takes no block until its first allocation. The id is recorded
+ * in the block table as the owner of the blocks the cache carves; 0xFFFF
+ * (XFRAG_NO_OWNER) marks free blocks and is refused.
  *
- * Return: the cache (cache-line aligned), or NULL with errno EINVAL/ENOMEM.
+ * Return: the cache (cache-line aligned), or NULL with errno EINVAL (NULL
+ * @umem, bad @opts, id 0xFFFF) or ENOMEM.
  */
 XFRAG_API struct xfrag_cache *
 xfrag_cache__create(struct xfrag_umem *umem,
@@ -473,20 +538,23 @@ XFRAG_API void xfrag_cache__destroy(struct xfrag_cache *c);
 
 /**
  * xfrag_cache__allocs() - frags carved by this cache so far
- * @c: the cache
+ * @c: the cache (NULL: 0)
  *
  * Allocation does not count: the bias already does, and is folded in here.
  */
 static inline uint64_t xfrag_cache__allocs(const struct xfrag_cache *c)
 {
-	/* bias = BIAS - allocs + given_back, in the current block's life */
+	if (!c)
+		return 0;
+	/* bias = BIAS - allocs + given_back, in the current block's life
+	 * (reuse in place continues it) */
 	return c->allocs + (c->block != XFRAG_NO_BLOCK ?
 		(uint64_t)((int64_t)XFRAG_BIAS - (int64_t)c->bias + (int64_t)c->given_back) : 0);
 }
 
 /**
  * xfrag_cache__flush() - give the current block up (drain the bias)
- * @c: the cache
+ * @c: the cache (NULL: nothing happens)
  *
  * The block returns to the pool at once if no frag of it is live, else on
  * the last release. The next allocation takes a fresh block.
@@ -526,8 +594,9 @@ static inline bool __xfrag_cache_carve(struct xfrag_cache *c, uint32_t size,
  * @addr: the handle of the new frag (XFRAG_NO_ADDR on error)
  *
  * Context: the cache's owner thread.
- * Return: 0; -EINVAL for size 0, size too large or a bad alignment;
- * -ENOBUFS when the pool has no free block (retry after releases).
+ * Return: 0; -EINVAL for a NULL @c or @addr, size 0, size too large or a
+ * bad alignment; -ENOBUFS when the pool has no free block (retry after
+ * releases).
  */
 static inline int xfrag_cache__alloc(struct xfrag_cache *c, uint32_t size,
 				     uint32_t align, uint64_t *addr)
@@ -535,9 +604,10 @@ static inline int xfrag_cache__alloc(struct xfrag_cache *c, uint32_t size,
 	uint32_t mask = align ? align - 1 : 0;
 	int err;
 
-	if (xfrag_unlikely(size - 1 >= c->max_size || (align & mask) ||
-			   align > c->max_size)) {
-		*addr = XFRAG_NO_ADDR;
+	if (xfrag_unlikely(!c || !addr || size - 1 >= c->max_size ||
+			   (align & mask) || align > c->max_size)) {
+		if (addr)
+			*addr = XFRAG_NO_ADDR;
 		return -EINVAL;
 	}
 	while (!__xfrag_cache_carve(c, size, mask, addr)) {
@@ -552,6 +622,47 @@ static inline int xfrag_cache__alloc(struct xfrag_cache *c, uint32_t size,
 	return 0;
 }
 
+/*
+ * The refill of the carving loop, when every frag of the block already
+ * came back (its count equals our bias): nobody else can touch the block,
+ * so carve it again from the end (reuse in place, the hottest block there
+ * is) without an atomic and without writing the block's line. A cache
+ * without a block has a bias of 0, so one comparison covers that too. The
+ * rest is __xfrag_cache_refill_slow(); a bias run low also goes there,
+ * whose drain then finds the count at zero and takes the block anew.
+ */
+static __xfrag_always_inline bool __xfrag_cache_reuse(struct xfrag_cache *c)
+{
+	const struct xfrag_umem_hot *h = xfrag_umem__hot(c->umem);
+
+	if (c->bias < XFRAG_BIAS_LOW ||
+	    atomic_load_explicit(&h->blocks[c->block].refcnt,
+				 memory_order_acquire) != (int32_t)c->bias)
+		return false;
+	c->offset = c->max_size;
+	c->refills++;
+	c->reuse_in_place++;
+	return true;
+}
+
+/* @cnt handles @size apart, downwards from @top: two per vector store. */
+static __xfrag_always_inline void __xfrag_carve_run(uint64_t *addrs, uint64_t top,
+						    uint32_t size, uint32_t cnt)
+{
+	const uint64_t s2 = 2 * (uint64_t)size;
+	const __xfrag_u64x2 d = { s2, s2 };
+	__xfrag_u64x2 v = { top - size, top - s2 };
+	uint64_t *p = addrs, *const end = addrs + (cnt & ~1u);
+
+	XFRAG_UNROLL8
+	for (; p != end; p += 2) {
+		memcpy(p, &v, sizeof(v)); /* unaligned store */
+		v -= d;
+	}
+	if (cnt & 1)
+		*p = v[0];
+}
+
 /**
  * xfrag_cache__alloc_burst() - carve up to @n frags of @size bytes
  * @c: the cache (owner thread only)
@@ -564,55 +675,48 @@ static inline int xfrag_cache__alloc(struct xfrag_cache *c, uint32_t size,
  *
  * Context: the cache's owner thread.
  * Return: the number carved (less than @n only if the pool ran dry), or
- * -EINVAL for a bad size.
+ * -EINVAL for a NULL @c or @addrs or a bad size.
  */
-static inline int xfrag_cache__alloc_burst(struct xfrag_cache *c, uint32_t size,
+static __xfrag_always_inline int xfrag_cache__alloc_burst(struct xfrag_cache *c, uint32_t size,
 					   uint64_t *addrs, unsigned int n)
 {
-	unsigned int i = 0, start;
+	unsigned int i = 0;
 
-	if (xfrag_unlikely(size - 1 >= c->max_size))
+	if (xfrag_unlikely(!c || !addrs || size - 1 >= c->max_size))
 		return -EINVAL;
+	/* Page-bounded carving and frag tracking: out of line. */
+	if (xfrag_unlikely(c->page_mask | c->debug))
+		return __xfrag_cache_alloc_burst(c, size, addrs, n);
 	while (i < n) {
-		uint32_t off = c->offset;
-		const uint64_t base = c->base;
+		uint32_t off = c->offset, cnt = n - i;
 
-		start = i;
-		if (!c->page_mask) {
-			/* One division per block, then a loop with no exit
-			 * test that the compiler can unroll and vectorize. */
-			uint32_t cnt = off / size, k;
-			uint64_t top = base + off;
-
-			if (cnt > n - i)
-				cnt = n - i;
-			XFRAG_UNROLL8
-			for (k = 0; k < cnt; k++)
-				addrs[i + k] = top - (uint64_t)(k + 1) * size;
-			i += cnt;
-			off -= cnt * size;
-		} else {
-			while (i < n && off >= size) {
-				uint32_t o = off - size;
-
-				if ((o ^ (off - 1)) & c->page_mask) {
-					o = (off - 1) & c->page_mask;
-					if (o < size)
-						break;
-					o -= size;
+		if ((uint64_t)cnt * size > off) {
+			/* The block runs out in this burst. */
+			if (off < size) {
+				if (!__xfrag_cache_reuse(c) &&
+				    __xfrag_cache_refill_slow(c))
+					break;
+				off = c->max_size; /* a refill leaves a whole block */
+			}
+			/* A whole block's count is remembered: no division per
+			 * refill. */
+			if ((uint64_t)cnt * size <= off) {
+				/* the rest fits */
+			} else if (off == c->max_size && size == c->memo_size) {
+				cnt = c->memo_cnt;
+			} else {
+				cnt = off / size;
+				if (off == c->max_size) {
+					c->memo_size = size;
+					c->memo_cnt = cnt;
 				}
-				off = o;
-				addrs[i++] = base + off;
 			}
 		}
-		c->offset = off;
-		c->bias -= i - start;
-		if (i < n && __xfrag_cache_refill(c))
-			break;
+		__xfrag_carve_run(addrs + i, c->base + off, size, cnt);
+		c->offset = off - cnt * size;
+		c->bias -= cnt;
+		i += cnt;
 	}
-	if (xfrag_unlikely(c->debug))
-		for (start = 0; start < i; start++)
-			__xfrag_debug_alloc(c, addrs[start], size);
 	return (int)i;
 }
 
@@ -623,8 +727,8 @@ static inline int xfrag_cache__alloc_burst(struct xfrag_cache *c, uint32_t size,
  * @addrs: receives the handles
  * @n: how many
  *
- * Return: 0, -EINVAL for a bad size, -ENOBUFS if the pool could not supply
- * all @n (what was carved is released again).
+ * Return: 0, -EINVAL for a NULL @c or @addrs or a bad size, -ENOBUFS if the
+ * pool could not supply all @n (what was carved is released again).
  */
 XFRAG_API int xfrag_cache__alloc_bulk(struct xfrag_cache *c, uint32_t size,
 				      uint64_t *addrs, unsigned int n);

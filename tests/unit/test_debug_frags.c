@@ -132,7 +132,7 @@ static void do_stale_after_recycle(void)
  * of the current block would otherwise vanish into the bias. */
 static void do_owner_double_release(void)
 {
-	uint64_t a[4];
+	uint64_t a[4] = { 0 };
 
 	xfrag_cache__alloc_burst(c, 2048, a, 4);
 	expect_at(a[1], BLK - 2 * 2048);

@@ -665,6 +665,233 @@ TEST(hugepage_policy)
 	xfrag_umem__destroy(u);
 }
 
+/*
+ * Run detection in bulk release, at every place a block change can fall:
+ * the vector groups (32, then 16 handles), their first and last pair, the
+ * scalar tail. Blocks are detached and hold one extra reference each, so
+ * no release is the last one: each run is exactly one atomic subtraction,
+ * and each block's count comes back to where it was only if the runs gave
+ * each block exactly its own frags.
+ */
+TEST(bulk_release_finds_every_block_change)
+{
+	enum { NB = 6, PER = 32, MAXN = 3 * 32 + 16 + 7 };
+	struct xfrag_umem *u = mk_umem(NB, 64 << 10);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	uint64_t frag[NB][PER], a[MAXN];
+	uint64_t rnd = 0x2545F4914F6CDD1Dull;
+	int b, i, round;
+
+	assert_true(c);
+	for (b = 0; b < NB; b++)
+		assert_eq(xfrag_cache__alloc_burst(c, 2048, frag[b], PER), PER);
+	xfrag_cache__flush(c); /* every block detached: count = its frags */
+	for (b = 0; b < NB; b++)
+		expect_eq(xfrag_umem__ref(u, frag[b][0]), 0);
+	for (round = 0; round < 3000; round++) {
+		int32_t want[NB] = { 0 };
+		unsigned int n = 1 + (unsigned int)(round % MAXN), runs = 0, k = 0;
+		int cur = -1;
+
+		/* Pieces of random length from random blocks, each frag at
+		 * most once per round; a piece from another block than the last
+		 * one starts a run (a block may come back later: a new run).
+		 * Capacity (NB * (PER - 1)) exceeds MAXN: it always ends. */
+		while (k < n) {
+			unsigned int len;
+			int nb;
+
+			rnd = rnd * 6364136223846793005ull + 1442695040888963407ull;
+			len = 1 + (unsigned int)((rnd >> 33) % 40);
+			nb = (int)((rnd >> 20) % NB);
+			if (len > n - k)
+				len = n - k;
+			if (len > (unsigned int)(PER - 1 - want[nb]))
+				len = (unsigned int)(PER - 1 - want[nb]);
+			if (!len)
+				continue;
+			for (i = 0; i < (int)len; i++)
+				a[k++] = frag[nb][1 + want[nb] + i];
+			want[nb] += (int32_t)len;
+			runs += nb != cur;
+			cur = nb;
+		}
+		/* One more reference on each, for the release to drop. */
+		for (i = 0; i < (int)n; i++)
+			expect_eq(xfrag_umem__ref(u, a[i]), 0);
+		expect_eq(xfrag_umem__release_bulk(u, a, n), runs);
+		for (b = 0; b < NB; b++)
+			expect_eq(refcnt(u, (uint32_t)(frag[b][0] / (64 << 10))), PER + 1);
+		if (test_failures)
+			break;
+	}
+	for (b = 0; b < NB; b++) {
+		xfrag_umem__release(u, frag[b][0]);
+		xfrag_umem__release_bulk(u, frag[b], PER);
+	}
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), NB);
+	xfrag_umem__destroy(u);
+}
+
+/*
+ * The burst carve, in pieces of every length from one to three blocks and
+ * with sizes changing between bursts (the per-size count of a whole block
+ * is remembered): handles are back to back from each block's end, never
+ * overlap, and the bias counts them.
+ */
+TEST(alloc_burst_pieces_and_sizes)
+{
+	struct xfrag_umem *u = mk_umem(16, 16 << 10);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	static const uint32_t sizes[] = { 2048, 3000, 2048, 64, 4096, 1000, 2048 };
+	uint64_t a[40];
+	unsigned int s, n, i;
+
+	assert_true(c);
+	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		for (n = 1; n <= 40; n += 3) {
+			uint64_t allocs = xfrag_cache__allocs(c);
+			int got = xfrag_cache__alloc_burst(c, sizes[s], a, n);
+
+			assert_eq(got, (int)n);
+			expect_eq(xfrag_cache__allocs(c), allocs + n);
+			for (i = 0; i < n; i++) {
+				/* inside one block, below the previous frag of
+				 * the same block, or at the top of a new one */
+				expect_eq(a[i] / (16 << 10), (a[i] + sizes[s] - 1) / (16 << 10));
+				if (i && a[i] / (16 << 10) == a[i - 1] / (16 << 10))
+					expect_eq(a[i], a[i - 1] - sizes[s]);
+				else if (i)
+					expect_eq((a[i] + sizes[s]) % (16 << 10), 0);
+			}
+			xfrag_cache__release_bulk(c, a, n);
+			if (test_failures)
+				goto out;
+		}
+	}
+out:
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 16);
+	expect_census(u, 16u, 0u, 0u, 0u, 0u);
+	xfrag_umem__destroy(u);
+}
+
+/* Make the cache's bias @bias as if it had carved that much more (the
+ * count follows; the allocation total is kept as it was). */
+static void age_bias(struct xfrag_umem *u, struct xfrag_cache *c, uint32_t bias)
+{
+	c->given_back += (uint64_t)((int64_t)bias - (int64_t)c->bias);
+	atomic_store(&xfrag_umem__hot(u)->blocks[c->block].refcnt, (int32_t)bias);
+	c->bias = bias;
+}
+
+/*
+ * Reuse in place neither drains nor writes the block: the count and the
+ * bias carry on. Only when the bias runs low is it topped up (no frag
+ * live: a plain store of a fresh count).
+ */
+TEST(reuse_in_place_keeps_the_count)
+{
+	struct xfrag_umem *u = mk_umem(2, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	uint64_t a[32];
+
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 32), 32); /* block 0 whole */
+	xfrag_umem__release_bulk(u, a, 32);
+	expect_eq(refcnt(u, 0), XFRAG_BIAS - 32);
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 32), 32); /* in place */
+	expect_eq(a[0], BLK - 2048);
+	expect_eq(c->reuse_in_place, 1);
+	expect_eq(c->drains, 0);
+	expect_eq(c->bias, XFRAG_BIAS - 64);
+	expect_eq(refcnt(u, 0), XFRAG_BIAS - 32);
+	expect_census(u, 1u, 1u, 0u, 0u, 32u);
+	xfrag_umem__release_bulk(u, a, 32);
+	/* Age the bias to the top-up mark, then below it. */
+	age_bias(u, c, XFRAG_BIAS_LOW);
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 32), 32);
+	expect_eq(c->bias, XFRAG_BIAS_LOW - 32);
+	expect_eq(refcnt(u, 0), XFRAG_BIAS_LOW);
+	xfrag_umem__release_bulk(u, a, 32);
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 32), 32);
+	expect_eq(c->bias, XFRAG_BIAS - 32);
+	expect_eq(refcnt(u, 0), XFRAG_BIAS);
+	expect_eq(c->reuse_in_place, 3);
+	expect_eq(xfrag_cache__allocs(c), 4 * 32);
+	expect_census(u, 1u, 1u, 0u, 0u, 32u);
+	/* The single-frag path tops it up the same way. */
+	xfrag_umem__release_bulk(u, a, 32);
+	age_bias(u, c, XFRAG_BIAS_LOW - 1);
+	c->offset = 0;
+	assert_eq(xfrag_cache__alloc(c, 2048, 0, &a[0]), 0);
+	expect_eq(c->bias, XFRAG_BIAS - 1);
+	expect_eq(refcnt(u, 0), XFRAG_BIAS);
+	xfrag_umem__release(u, a[0]);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 2);
+	xfrag_umem__destroy(u);
+}
+
+/* Every public call takes NULL without crashing (issue 10). */
+TEST(null_arguments)
+{
+	struct xfrag_umem *u = mk_umem(2, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	struct xfrag_umem_stats s;
+	uint64_t a = 0;
+
+	assert_true(c);
+	expect_eq(xfrag_cache__alloc(NULL, 64, 0, &a), -EINVAL);
+	expect_eq(a, XFRAG_NO_ADDR);
+	expect_eq(xfrag_cache__alloc(c, 64, 0, NULL), -EINVAL);
+	expect_eq(xfrag_cache__alloc_burst(NULL, 64, &a, 1), -EINVAL);
+	expect_eq(xfrag_cache__alloc_burst(c, 64, NULL, 1), -EINVAL);
+	expect_eq(xfrag_cache__alloc_bulk(NULL, 64, &a, 1), -EINVAL);
+	expect_eq(xfrag_cache__alloc_bulk(c, 64, NULL, 1), -EINVAL);
+	expect_eq(xfrag_cache__allocs(c), 0);
+	expect_eq(xfrag_cache__allocs(NULL), 0);
+	assert_eq(xfrag_cache__alloc(c, 64, 0, &a), 0);
+	expect_eq(xfrag_umem__release(NULL, a), 0);
+	expect_eq(xfrag_umem__release_bulk(NULL, &a, 1), 0);
+	expect_eq(xfrag_umem__release_bulk(u, NULL, 1), 0);
+	expect_eq(xfrag_cache__release_bulk(NULL, &a, 1), 0);
+	expect_eq(xfrag_cache__release_bulk(c, NULL, 1), 0);
+	expect_eq(xfrag_umem__drain(NULL, a, 1), 0);
+	expect_eq(xfrag_umem__ref(NULL, a), -EINVAL);
+	expect_true(xfrag_umem__ptr(NULL, a) == NULL);
+	expect_true(xfrag_umem__area(NULL) == NULL);
+	expect_eq(xfrag_umem__block_of(NULL, a), XFRAG_NO_BLOCK);
+	expect_eq(xfrag_umem__stats(NULL, &s), -EINVAL);
+	expect_eq(xfrag_umem__stats(u, NULL), -EINVAL);
+	xfrag_cache__flush(NULL);
+	/* Nothing above touched the frag: one release frees it. */
+	expect_eq(refcnt(u, 0), XFRAG_BIAS);
+	xfrag_umem__release(u, a);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 2);
+	xfrag_umem__destroy(u);
+}
+
+/* 0xFFFF is how the block table says "free": no cache may use it. */
+TEST(cache_id_no_owner_refused)
+{
+	struct xfrag_umem *u = mk_umem(2, BLK);
+	XFRAG_OPTS(xfrag_cache_opts, co, .id = XFRAG_NO_OWNER);
+	struct xfrag_cache *c;
+
+	errno = 0;
+	c = xfrag_cache__create(u, &co);
+	expect_true(c == NULL);
+	expect_eq(errno, EINVAL);
+	xfrag_cache__destroy(c);
+	co.id = XFRAG_NO_OWNER - 1;
+	c = xfrag_cache__create(u, &co);
+	expect_true(c != NULL);
+	xfrag_cache__destroy(c);
+	xfrag_umem__destroy(u);
+}
+
 TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
 	  T(reuse_in_place_when_all_released),
 	  T(refill_from_pool_and_last_release_recycles),
@@ -674,4 +901,7 @@ TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
 	  T(unaligned_descriptor_addresses_release),
 	  T(pool_exhaustion_is_clean_and_recovers), T(alloc_bulk_all_or_nothing),
 	  T(extra_references), T(no_page_cross_carving), T(bad_arguments),
-	  T(defaults_and_stats), T(hugepage_policy))
+	  T(defaults_and_stats), T(hugepage_policy),
+	  T(bulk_release_finds_every_block_change), T(alloc_burst_pieces_and_sizes),
+	  T(reuse_in_place_keeps_the_count), T(null_arguments),
+	  T(cache_id_no_owner_refused))

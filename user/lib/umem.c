@@ -328,8 +328,11 @@ int xfrag_umem__stats(const struct xfrag_umem *cu, struct xfrag_umem_stats *s)
 
 int xfrag_umem__ref(struct xfrag_umem *u, uint64_t addr)
 {
-	uint64_t blk = (addr & XFRAG_ADDR_MASK) >> u->hot.block_shift;
+	uint64_t blk;
 
+	if (!u)
+		return -EINVAL;
+	blk = (addr & XFRAG_ADDR_MASK) >> u->hot.block_shift;
 	if (blk >= u->hot.nblocks)
 		return -EINVAL;
 	if (u->hot.debug)
