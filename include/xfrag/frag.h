@@ -58,14 +58,21 @@ struct xfrag_umem;
 #define XFRAG_BLOCK_MAX (2u << 20)
 #define XFRAG_BLOCK_DEFAULT (64u << 10)
 
-/* One block table entry. Kept off the packet memory: 16 bytes a block. */
+/*
+ * One block table entry, kept off the packet memory. One cache line each:
+ * the counts of blocks that different queues carve and release must not
+ * share a line (their RMWs would bounce it between the queues' CPUs).
+ */
 struct xfrag_block {
 	_Atomic int32_t refcnt;  /* 0 while in the pool */
 	_Atomic uint32_t next;   /* pool free-list link */
 	_Atomic uint16_t owner;  /* queue id of the carving cache; NO_OWNER in the pool */
 	uint16_t flags;
 	uint32_t pad;
-};
+} __attribute__((aligned(XFRAG_CACHELINE)));
+
+/* Free blocks a cache keeps for its next refills besides its spare. */
+#define XFRAG_STOCK 4
 
 /* The part of struct xfrag_umem the inline fast paths read. Do not touch. */
 struct xfrag_umem_hot {
@@ -94,8 +101,10 @@ struct xfrag_cache {
 	uint32_t memo_size; /* alloc_burst: the last size that started a block */
 	uint32_t memo_cnt;  /* ... and how many of it a whole block holds */
 	uint16_t id;
-	uint16_t pad;
+	uint8_t slot;       /* inbox slot for batched release, or 0xff */
+	uint8_t nstock;
 	struct xfrag_umem *umem;
+	uint32_t stock[XFRAG_STOCK]; /* freed blocks kept back, newest last */
 	/* statistics, owner-written only; see xfrag_cache__allocs() */
 	uint64_t allocs;         /* from blocks given up; the bias counts the rest */
 	uint64_t given_back;     /* references owner releases returned to the bias */
@@ -104,6 +113,9 @@ struct xfrag_cache {
 	uint64_t reuse_in_place; /* ... and every frag was already released */
 	uint64_t pool_takes;     /* ... so a block came from the pool */
 	uint64_t pool_empty;     /* ... and the pool had none */
+	uint64_t inbox_runs;     /* runs releasers sent, applied here */
+	uint64_t inbox_freed;    /* ... blocks they freed */
+	uint64_t inbox_atomics;  /* ... atomic RMWs that took (counts, pool) */
 } __attribute__((aligned(XFRAG_CACHELINE)));
 
 /* ---------------------------------------------------------------- UMEM -- */
@@ -135,8 +147,9 @@ struct xfrag_umem_stats {
 	uint32_t block_size;
 	uint32_t nblocks;
 	uint32_t blocks_free;    /* in the pool; a cache's spare is not free */
-	uint32_t blocks_in_use;  /* the others: caches' current and spare blocks,
-				  * detached blocks pinned by live frags */
+	uint32_t blocks_in_use;  /* the others: caches' current, spare and stock
+				  * blocks, detached blocks pinned by live
+				  * frags or by runs in releasers' rings */
 	uint32_t backing;        /* enum xfrag_backing */
 	uint32_t hugepages_needed; /* 2 MiB pages it takes to back the area */
 	uint64_t pool_empty;     /* pops that found the pool empty */
@@ -172,8 +185,9 @@ XFRAG_API void xfrag_umem__destroy(struct xfrag_umem *umem);
  * @stats: filled in
  *
  * One pass over the block table, no lock: a block is free when its count
- * is zero and it has no owner. A cache's spare has count zero but keeps its
- * owner, so it is in use: only that cache will carve it.
+ * is zero and it has no owner. A cache's spare and stock have count zero
+ * but keep their owner, so they are in use: only that cache will carve
+ * them.
  *
  * Context: any thread; the counts are read without a lock and may be a
  * moment apart.
@@ -315,9 +329,11 @@ static inline unsigned int xfrag_umem__release(struct xfrag_umem *umem,
  * recycling" for the thread that carves.
  */
 static __xfrag_always_inline unsigned int __xfrag_put_run(struct xfrag_umem *umem,
-					   struct xfrag_cache *c, uint64_t addr,
+					   void *cache, uint64_t addr,
 					   int32_t count)
 {
+	struct xfrag_cache *c = (struct xfrag_cache *)cache;
+
 	if (c) {
 		const struct xfrag_umem_hot *h = xfrag_umem__hot(umem);
 		uint64_t blk = (addr & XFRAG_ADDR_MASK) >> h->block_shift;
@@ -369,19 +385,24 @@ static __xfrag_always_inline uint64_t __xfrag_diff(const uint64_t *a, __xfrag_u6
 	return x[0] | x[1];
 }
 
+/* What a scan does with each run: the shared path, the carving cache's
+ * path (__xfrag_put_run) or a releaser's (release.c). */
+typedef unsigned int (*__xfrag_put_fn)(struct xfrag_umem *umem, void *ctx,
+				       uint64_t addr, int32_t count);
+
 /*
- * Find runs of handles in one block and drop each run's references at
- * once. XOR against the run's first handle is zero above `shift` for the
- * same block. Thirty-two handles per test, then sixteen: the common batch
- * is one or two runs, so almost every group passes; a group that does not
- * is walked to its block change, and the scan resumes there with the new
- * run. A change right at a group's start (batches of whole blocks) is seen
- * before the group is read.
+ * Find runs of handles in one block and hand each run to @put at once.
+ * XOR against the run's first handle is zero above `shift` for the same
+ * block. Thirty-two handles per test, then sixteen: the common batch is
+ * one or two runs, so almost every group passes; a group that does not is
+ * walked to its block change, and the scan resumes there with the new run.
+ * A change right at a group's start (batches of whole blocks) is seen
+ * before the group is read. @put is a constant at every call site, so it
+ * inlines.
  */
-static __xfrag_always_inline unsigned int __xfrag_release_runs(struct xfrag_umem *umem,
-						struct xfrag_cache *c,
-						const uint64_t *addrs,
-						unsigned int n)
+static __xfrag_always_inline unsigned int
+__xfrag_scan_runs(struct xfrag_umem *umem, const uint64_t *addrs,
+		  unsigned int n, __xfrag_put_fn put, void *ctx)
 {
 	const uint32_t shift = xfrag_umem__hot(umem)->block_shift;
 	const uint64_t *p = addrs, *start = addrs, *const end = addrs + n;
@@ -399,7 +420,7 @@ static __xfrag_always_inline unsigned int __xfrag_release_runs(struct xfrag_umem
 			while (!((*p ^ run) >> shift))                         \
 				p++;                                           \
 		}                                                              \
-		atomics += __xfrag_put_run(umem, c, run, (int32_t)(p - start)); \
+		atomics += put(umem, ctx, run, (int32_t)(p - start));          \
 		start = p;                                                     \
 		run = *p;                                                      \
 		r = (__xfrag_u64x2){ run, run };                               \
@@ -410,11 +431,19 @@ static __xfrag_always_inline unsigned int __xfrag_release_runs(struct xfrag_umem
 	for (; p < end; p++) {
 		if (!((*p ^ run) >> shift))
 			continue;
-		atomics += __xfrag_put_run(umem, c, run, (int32_t)(p - start));
+		atomics += put(umem, ctx, run, (int32_t)(p - start));
 		start = p;
 		run = *p;
 	}
-	return atomics + __xfrag_put_run(umem, c, run, (int32_t)(end - start));
+	return atomics + put(umem, ctx, run, (int32_t)(end - start));
+}
+
+/* Bulk release through the shared path (@c NULL) or the carving cache's. */
+static __xfrag_always_inline unsigned int
+__xfrag_release_runs(struct xfrag_umem *umem, struct xfrag_cache *c,
+		     const uint64_t *addrs, unsigned int n)
+{
+	return __xfrag_scan_runs(umem, addrs, n, __xfrag_put_run, c);
 }
 
 /**
@@ -502,6 +531,85 @@ static inline unsigned int xfrag_umem__drain(struct xfrag_umem *umem,
  */
 XFRAG_API int xfrag_umem__ref(struct xfrag_umem *umem, uint64_t addr);
 
+/* ------------------------------------------------------------ releaser -- */
+
+/*
+ * A releaser batches the releases of one thread that is not the frags'
+ * carving thread (a worker the rx thread hands packets to): it touches no
+ * count of the carving cache's blocks, but sends each run (block, number
+ * of references) through a ring of its own to the cache that carved the
+ * block, which applies the runs on its own thread when it next refills:
+ * into its bias for the block it is carving, and a detached block whose
+ * last references arrive stays with that cache (the blocks it freed most
+ * recently are the ones it carves next). So a block costs its carving and
+ * releasing threads a few ring entries, not a round trip of its count's
+ * cache line. Runs of blocks whose cache has no inbox (beyond 128 caches),
+ * or whose ring is full (64 runs in flight), are released as
+ * xfrag_umem__release_bulk() does.
+ */
+struct xfrag_releaser;
+
+struct xfrag_releaser_opts {
+	size_t sz;
+	uint64_t pad;
+};
+#define xfrag_releaser_opts__last_field pad
+
+/**
+ * xfrag_releaser__create() - a release context for the calling thread
+ * @umem: the UMEM whose frags it will release
+ * @opts: NULL (reserved for options)
+ *
+ * Context: any thread; the releaser is then used by one thread at a time.
+ * Return: the releaser, or NULL with errno EINVAL (NULL @umem, bad @opts),
+ * ENOSPC (64 releasers exist already: release with
+ * xfrag_umem__release_bulk()) or ENOMEM.
+ */
+XFRAG_API struct xfrag_releaser *
+xfrag_releaser__create(struct xfrag_umem *umem,
+		       const struct xfrag_releaser_opts *opts);
+
+/**
+ * xfrag_releaser__destroy() - publish what is pending and free @r
+ * @r: the releaser, or NULL
+ *
+ * Runs still in its rings are applied by their caches as usual (or here,
+ * for a cache that is gone).
+ */
+XFRAG_API void xfrag_releaser__destroy(struct xfrag_releaser *r);
+
+/**
+ * xfrag_releaser__release_bulk() - drop one reference to each of @n frags
+ * @r: the calling thread's releaser (NULL: nothing happens)
+ * @addrs: handles, in any order; runs in one block coalesce
+ * @n: count
+ *
+ * The frags must not be used after the call, as with any release. Their
+ * blocks' counts drop when the carving cache takes the runs from its ring
+ * (its next refill, or xfrag_cache__reclaim()), or at once for runs the
+ * rings cannot take. A cache that is destroyed takes what it was sent; what
+ * reaches its ring after that is applied by @r's next call, flush or
+ * destroy.
+ *
+ * Context: the releaser's thread.
+ * Return: atomic read-modify-write operations performed (runs released
+ * directly); 0 when every run went to a ring.
+ */
+XFRAG_API unsigned int xfrag_releaser__release_bulk(struct xfrag_releaser *r,
+						    const uint64_t *addrs,
+						    unsigned int n);
+
+/**
+ * xfrag_releaser__flush() - apply what @r left for caches that are gone
+ * @r: the releaser (NULL: nothing happens)
+ *
+ * Runs waiting for live caches stay in their rings: only their cache may
+ * take them (xfrag_cache__reclaim() on its thread).
+ *
+ * Context: the releaser's thread.
+ */
+XFRAG_API void xfrag_releaser__flush(struct xfrag_releaser *r);
+
 /* ---------------------------------------------------------- frag cache -- */
 
 struct xfrag_cache_opts {
@@ -560,6 +668,19 @@ static inline uint64_t xfrag_cache__allocs(const struct xfrag_cache *c)
  * the last release. The next allocation takes a fresh block.
  */
 XFRAG_API void xfrag_cache__flush(struct xfrag_cache *c);
+
+/**
+ * xfrag_cache__reclaim() - apply the runs releasers sent to @c
+ * @c: the cache (owner thread only)
+ *
+ * A refill does this by itself; a cache that does not allocate for a
+ * while (an rx queue whose fill ring is full) calls it so that the blocks
+ * its packets pinned are free again for any queue.
+ *
+ * Context: the cache's owner thread.
+ * Return: the number of runs applied, or -EINVAL for a NULL @c.
+ */
+XFRAG_API int xfrag_cache__reclaim(struct xfrag_cache *c);
 
 /*
  * __xfrag_cache_carve() - the unchecked carve step; returns false when the

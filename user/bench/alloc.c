@@ -10,10 +10,11 @@
  *   owner   xfrag: the same, released through the carving cache
  *           (cache__release_bulk) | the free stack | DPDK
  *   cross   carve on CPU 0, release on CPU 1, batches through an SPSC ring
- *           (the page_frag selftest shape): xfrag with the shared release
- *           path | the ring alone (the floor) | DPDK (get_bulk -> ring ->
- *           put_bulk, the consumer registered for an lcore cache) | the
- *           free stack behind a spinlock
+ *           (the page_frag selftest shape): xfrag with a releaser on CPU 1
+ *           | xfrag with the shared release path | the ring alone (the
+ *           floor) | DPDK (get_bulk -> ring -> put_bulk, the consumer
+ *           registered for an lcore cache) | the free stack behind a
+ *           spinlock
  *   mixed   xfrag: random sizes 64 B .. 4 KiB, one alloc call each | the
  *           free stack of 4 KiB frames
  * Instructions: scripts/callgrind-alloc.sh runs each row alone under
@@ -79,11 +80,12 @@ struct bench {
 
 static uint64_t sink;
 
-/* Atomic RMWs a cache's slow paths did: drains, and a CAS for each pool
- * pop plus the one that pushed that block back. */
+/* Atomic RMWs a cache's slow paths did: drains, a CAS for each pool pop
+ * plus the one that pushed that block back, and what the runs releasers
+ * sent took. */
 static uint64_t cache_atomics(const struct xfrag_cache *c)
 {
-	return c->drains + 2 * c->pool_takes;
+	return c->drains + 2 * c->pool_takes + c->inbox_atomics;
 }
 
 /* The measured loops stay out of line so that callgrind can name them. */
@@ -191,7 +193,7 @@ struct xring *xring_new(void)
 	return r;
 }
 
-enum cross_kind { X_SHARED, X_RING, X_STACK };
+enum cross_kind { X_RELEASER, X_SHARED, X_RING, X_STACK };
 
 struct cross_ctx {
 	struct xring *r;
@@ -206,15 +208,24 @@ struct cross_ctx {
 static void *cross_consumer(void *arg)
 {
 	struct cross_ctx *x = arg;
+	struct xfrag_releaser *rel = NULL;
 	uint64_t b, acc = 0;
 	uint32_t j;
 
 	pin_cpu(1);
+	/* The releasing thread's context, as a DPDK worker's lcore cache. */
+	if (x->kind == X_RELEASER && !(rel = xfrag_releaser__create(x->u, NULL))) {
+		perror("alloc: xfrag_releaser__create");
+		abort();
+	}
 	for (b = 0; b < x->batches; b++) {
 		struct xring_slot *sl = xring_wait_full(x->r);
 		uint32_t n = (uint32_t)sl->n;
 
 		switch (x->kind) {
+		case X_RELEASER:
+			x->atomics += xfrag_releaser__release_bulk(rel, sl->h, n);
+			break;
 		case X_SHARED:
 			x->atomics += xfrag_umem__release_bulk(x->u, sl->h, n);
 			break;
@@ -232,6 +243,7 @@ static void *cross_consumer(void *arg)
 		}
 		xring_pop(x->r);
 	}
+	xfrag_releaser__destroy(rel);
 	x->acc = acc;
 	return NULL;
 }
@@ -252,7 +264,7 @@ static int run_cross_kind(struct bench *b, struct sample *s, enum cross_kind kin
 	if (!x.r)
 		return -1;
 	pthread_spin_init(&lock, PTHREAD_PROCESS_PRIVATE);
-	if (kind == X_SHARED) {
+	if (kind == X_RELEASER || kind == X_SHARED) {
 		c = xfrag_cache__create(b->u, NULL);
 		if (!c)
 			goto fail;
@@ -267,6 +279,7 @@ static int run_cross_kind(struct bench *b, struct sample *s, enum cross_kind kin
 		uint32_t got = 0;
 
 		switch (kind) {
+		case X_RELEASER:
 		case X_SHARED: {
 			int k;
 
@@ -302,8 +315,10 @@ static int run_cross_kind(struct bench *b, struct sample *s, enum cross_kind kin
 	t1 = now_ns();
 	sink += x.acc;
 	s->ns = (double)(t1 - t0) / (double)(x.batches * o->batch);
-	s->atomics = kind == X_SHARED ? 0 : -1;
+	s->atomics = -1;
 	if (c) {
+		/* what the releaser's runs still hold back */
+		xfrag_cache__reclaim(c);
 		s->atomics = (double)(x.atomics + cache_atomics(c)) /
 			     (double)(x.batches * o->batch);
 		xfrag_cache__destroy(c);
@@ -317,6 +332,11 @@ fail:
 }
 
 static int run_cross(struct bench *b, struct sample *s)
+{
+	return run_cross_kind(b, s, X_RELEASER);
+}
+
+static int run_cross_shared(struct bench *b, struct sample *s)
 {
 	return run_cross_kind(b, s, X_SHARED);
 }
@@ -431,7 +451,7 @@ static int run_dpdk_cross(struct bench *b, struct sample *s)
 
 enum row_id {
 	R_SINGLE, R_OWNER, R_STACK, R_DPDK,
-	R_CROSS, R_RING, R_DPDK_CROSS, R_STACK_CROSS,
+	R_CROSS, R_CROSS_SHARED, R_RING, R_DPDK_CROSS, R_STACK_CROSS,
 	R_MIXED, R_STACK_MIXED, R_NR,
 };
 
@@ -451,8 +471,10 @@ static const struct row rows[R_NR] = {
 #else
 	[R_DPDK] = { "dpdk", "DPDK mempool (not built: no libdpdk)", NULL, -1 },
 #endif
-	[R_CROSS] = { "cross", "xfrag: CPU 0 alloc_burst, CPU 1 umem__release_bulk",
+	[R_CROSS] = { "cross", "xfrag: CPU 0 alloc_burst, CPU 1 releaser__release_bulk",
 		      run_cross, R_DPDK_CROSS },
+	[R_CROSS_SHARED] = { "cross-shared", "xfrag: CPU 0 alloc_burst, CPU 1 umem__release_bulk",
+			     run_cross_shared, R_DPDK_CROSS },
 	[R_RING] = { "ring", "the SPSC ring alone (the floor)", run_ring, R_DPDK_CROSS },
 #ifdef XFRAG_BENCH_DPDK
 	[R_DPDK_CROSS] = { "dpdk-cross", "DPDK: CPU 0 get_bulk, CPU 1 put_bulk",
@@ -474,7 +496,7 @@ static const struct {
 } cases[] = {
 	{ "single", { R_SINGLE, R_STACK, R_DPDK, -1 } },
 	{ "owner", { R_OWNER, R_STACK, R_DPDK, -1 } },
-	{ "cross", { R_CROSS, R_RING, R_DPDK_CROSS, R_STACK_CROSS, -1 } },
+	{ "cross", { R_CROSS, R_CROSS_SHARED, R_RING, R_DPDK_CROSS, R_STACK_CROSS, -1 } },
 	{ "mixed", { R_MIXED, R_STACK_MIXED, -1 } },
 };
 
@@ -512,7 +534,7 @@ static int select_rows(const char *list, bool as_rows, bool *sel)
 		}
 		if (!found) {
 			fprintf(stderr, as_rows ?
-				"alloc: unknown row '%.*s' (single, owner, stack, dpdk, cross, ring, dpdk-cross, stack-cross, mixed, stack-mixed)\n" :
+				"alloc: unknown row '%.*s' (single, owner, stack, dpdk, cross, cross-shared, ring, dpdk-cross, stack-cross, mixed, stack-mixed)\n" :
 				"alloc: unknown case '%.*s' (single, owner, cross, mixed)\n",
 				(int)len, p);
 			return -1;
@@ -582,7 +604,7 @@ static const struct opt alloc_opts[] = {
 	{ .name = "case", .short_opt = 'c', .type = OPT_STR, O(cases), .metavar = "LIST",
 	  .help = "single,owner,cross,mixed (default: all), each with\nits baselines" },
 	{ .name = "only", .type = OPT_STR, O(only), .metavar = "ROWS",
-	  .help = "just these rows: single, owner, stack, dpdk,\ncross, ring, dpdk-cross, stack-cross, mixed,\nstack-mixed (for callgrind)" },
+	  .help = "just these rows: single, owner, stack, dpdk,\ncross, cross-shared, ring, dpdk-cross,\nstack-cross, mixed, stack-mixed (for callgrind)" },
 	{ .name = "ops", .short_opt = 'n', .type = OPT_UINT, O(ops), .metavar = "N",
 	  .what = "op count", .positive = true,
 	  .help = "alloc+release pairs per run (default 20M)" },

@@ -32,6 +32,7 @@ struct xfrag_cache *xfrag_cache__create(struct xfrag_umem *umem,
 	c->umem = umem;
 	c->block = XFRAG_NO_BLOCK;
 	c->spare = XFRAG_NO_BLOCK;
+	c->slot = XFRAG_NO_SLOT;
 	c->id = OPTS_GET(opts, id, 0);
 	c->debug = umem->hot.debug;
 	c->max_size = umem->block_size;
@@ -85,6 +86,9 @@ static inline void cache_take(struct xfrag_cache *c, uint32_t blk)
 	/* We own every reference: plain stores are enough. */
 	atomic_store_explicit(&b->refcnt, XFRAG_BIAS, memory_order_relaxed);
 	atomic_store_explicit(&b->owner, c->id, memory_order_relaxed);
+	/* Releasers read it for every run: write it only when it changes. */
+	if (atomic_load_explicit(&u->slot_of[blk], memory_order_relaxed) != c->slot)
+		atomic_store_explicit(&u->slot_of[blk], c->slot, memory_order_relaxed);
 	c->block = blk;
 	c->base = (uint64_t)blk << u->hot.block_shift;
 	c->offset = u->block_size;
@@ -99,6 +103,24 @@ __attribute__((noinline)) int __xfrag_cache_refill_slow(struct xfrag_cache *c)
 	struct xfrag_umem *u = c->umem;
 	uint32_t blk = c->block;
 
+	/*
+	 * Runs releasers sent: the current block's go back into the bias (it
+	 * may be whole again: reuse in place), detached blocks whose last
+	 * references they carry become our spare and stock.
+	 */
+	if (c->slot != XFRAG_NO_SLOT &&
+	    atomic_load_explicit(&u->nrows, memory_order_relaxed) &&
+	    xfrag_inbox_drain(c) && blk != XFRAG_NO_BLOCK &&
+	    c->bias >= XFRAG_BIAS_LOW &&
+	    atomic_load_explicit(&u->hot.blocks[blk].refcnt, memory_order_acquire) ==
+		    (int32_t)c->bias) {
+		c->refills++;
+		c->reuse_in_place++;
+		c->offset = u->block_size;
+		if (xfrag_unlikely(c->debug))
+			xfrag_debug_recycled(u, blk);
+		return 0;
+	}
 	if (blk != XFRAG_NO_BLOCK) {
 		int32_t left;
 
@@ -118,9 +140,12 @@ __attribute__((noinline)) int __xfrag_cache_refill_slow(struct xfrag_cache *c)
 		c->block = XFRAG_NO_BLOCK;
 		c->offset = 0;
 	}
+	/* The most recently freed first: the spare, then the stock. */
 	if (c->spare != XFRAG_NO_BLOCK) {
 		blk = c->spare;
 		c->spare = XFRAG_NO_BLOCK;
+	} else if (c->nstock) {
+		blk = c->stock[--c->nstock];
 	} else {
 		blk = xfrag_pool_pop(u);
 		if (blk == XFRAG_NO_BLOCK) {
@@ -221,10 +246,13 @@ void xfrag_cache__flush(struct xfrag_cache *c)
 {
 	if (!c)
 		return;
+	xfrag_inbox_drain(c);
 	if (c->spare != XFRAG_NO_BLOCK) {
 		__xfrag_block_recycle(c->umem, c->spare);
 		c->spare = XFRAG_NO_BLOCK;
 	}
+	while (c->nstock)
+		__xfrag_block_recycle(c->umem, c->stock[--c->nstock]);
 	if (c->block == XFRAG_NO_BLOCK)
 		return;
 	if (cache_drain(c) == 0)
@@ -260,6 +288,7 @@ int xfrag_cache_register(struct xfrag_umem *u, struct xfrag_cache *c)
 		u->caches_cap = cap;
 	}
 	u->caches[u->ncaches++] = c;
+	xfrag_slot_claim(u, c);
 out:
 	pthread_mutex_unlock(&u->caches_lock);
 	return err;
@@ -270,6 +299,7 @@ void xfrag_cache_unregister(struct xfrag_umem *u, struct xfrag_cache *c)
 	uint32_t i;
 
 	pthread_mutex_lock(&u->caches_lock);
+	xfrag_slot_release(u, c);
 	for (i = 0; i < u->ncaches; i++)
 		if (u->caches[i] == c) {
 			u->caches[i] = u->caches[--u->ncaches];
