@@ -562,6 +562,17 @@ static double median(const double *v, int n)
 	return t[n / 2];
 }
 
+/* The median of the per-repetition ratios: rows of one repetition ran
+ * side by side, so this cancels the machine's slower drifts. */
+static double ratio(const double *v, const double *ref, int n)
+{
+	double q[99];
+
+	for (int i = 0; i < n; i++)
+		q[i] = v[i] / ref[i];
+	return median(q, n);
+}
+
 static double vmin(const double *v, int n)
 {
 	double m = v[0];
@@ -731,6 +742,8 @@ int cmd_alloc(int argc, char **argv)
 
 	printf("%-12s %-52s %7s %15s %8s %12s\n", "row", "what", "ns/op",
 	       "min..max", "vs", "atomics/frag");
+	/* vs: the median of per-repetition ratios to the row it is compared
+	 * with (DPDK's, or the free stack's for mixed) */
 	for (int k = 0; k < nsel; k++) {
 		char vs[16] = "", atom[16] = "-";
 		double m;
@@ -738,7 +751,7 @@ int cmd_alloc(int argc, char **argv)
 		r = order[k];
 		m = median(ns[r], (int)o.repeat);
 		if (rows[r].vs >= 0 && sel[rows[r].vs])
-			snprintf(vs, sizeof(vs), "%.2fx", m / median(ns[rows[r].vs], (int)o.repeat));
+			snprintf(vs, sizeof(vs), "%.2fx", ratio(ns[r], ns[rows[r].vs], (int)o.repeat));
 		if (median(at[r], (int)o.repeat) >= 0)
 			snprintf(atom, sizeof(atom), "%.4f", median(at[r], (int)o.repeat));
 		printf("%-12s %-52s %7.2f %7.2f..%-6.2f %8s %12s\n", rows[r].name,
@@ -759,6 +772,9 @@ int cmd_alloc(int argc, char **argv)
 			printf("%s\"%s\":{\"ns_per_op\":%.3f,\"min\":%.3f,\"max\":%.3f,",
 			       k ? "," : "", rows[r].name, median(ns[r], (int)o.repeat),
 			       vmin(ns[r], (int)o.repeat), vmax(ns[r], (int)o.repeat));
+			if (rows[r].vs >= 0 && sel[rows[r].vs])
+				printf("\"vs\":\"%s\",\"ratio\":%.3f,", rows[rows[r].vs].name,
+				       ratio(ns[r], ns[rows[r].vs], (int)o.repeat));
 			if (median(at[r], (int)o.repeat) >= 0)
 				printf("\"atomics_per_frag\":%.4f", median(at[r], (int)o.repeat));
 			else

@@ -106,9 +106,11 @@ __attribute__((noinline)) int __xfrag_cache_refill_slow(struct xfrag_cache *c)
 	/*
 	 * Runs releasers sent: the current block's go back into the bias (it
 	 * may be whole again: reuse in place), detached blocks whose last
-	 * references they carry become our spare and stock.
+	 * references they carry become our spare and stock. Only when the
+	 * spare and the stock are used up: reading the rings costs a miss or
+	 * two on lines the releasers write, so take many runs at a time.
 	 */
-	if (c->slot != XFRAG_NO_SLOT &&
+	if (c->slot != XFRAG_NO_SLOT && c->spare == XFRAG_NO_BLOCK && !c->nstock &&
 	    atomic_load_explicit(&u->nrows, memory_order_relaxed) &&
 	    xfrag_inbox_drain(c) && blk != XFRAG_NO_BLOCK &&
 	    c->bias >= XFRAG_BIAS_LOW &&
