@@ -80,7 +80,8 @@ struct xfrag_releaser {
 	uint32_t row;         /* its rings: umem->rows[row]->ring[slot] */
 	uint32_t deaths_seen; /* umem->deaths when it last looked */
 	struct xfrag_rring *pending; /* runs written, not yet published */
-	uint64_t runs_sent, runs_direct;
+	uint64_t runs_sent, runs_direct; /* to rings; released directly */
+	uint64_t runs_rescued;           /* from its rings of dead slots */
 	struct xfrag_rring *ring[XFRAG_SLOTS];
 };
 
@@ -126,6 +127,7 @@ struct xfrag_umem {
 	struct xfrag_cache *slot_cache[XFRAG_SLOTS];
 	_Atomic uint32_t deaths;               /* slots that lost their cache */
 	_Atomic uint32_t nrows;                /* releaser rows ever used */
+	_Atomic uint32_t nslots;               /* slots ever used */
 	uint8_t row_used[XFRAG_RELEASERS];
 	struct xfrag_ring_row *_Atomic rows[XFRAG_RELEASERS]; /* made with their row */
 };

@@ -36,6 +36,7 @@ int xfrag_release_init(struct xfrag_umem *u)
 		atomic_init(&u->rows[i], NULL);
 	atomic_init(&u->deaths, 0);
 	atomic_init(&u->nrows, 0);
+	atomic_init(&u->nslots, 0);
 	return 0;
 }
 
@@ -95,13 +96,14 @@ static struct xfrag_rring *ring_ensure(struct xfrag_umem *u, uint32_t row,
 
 /* Apply what @q holds through the shared path: for rings nobody consumes
  * (a dead slot's); caches_lock held. */
-static void ring_drain_shared(struct xfrag_umem *u, struct xfrag_rring *q)
+static unsigned int ring_drain_shared(struct xfrag_umem *u, struct xfrag_rring *q)
 {
 	uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+	unsigned int n = h - t;
 
-	if (t == h)
-		return;
+	if (!n)
+		return 0;
 	for (; t != h; t++) {
 		const struct xfrag_run_msg *m = &q->msg[t % XFRAG_RRING];
 
@@ -109,6 +111,7 @@ static void ring_drain_shared(struct xfrag_umem *u, struct xfrag_rring *q)
 				  m->count);
 	}
 	atomic_store_explicit(&q->tail, t, memory_order_release);
+	return n;
 }
 
 static void slot_drain_shared(struct xfrag_umem *u, uint32_t slot)
@@ -139,6 +142,8 @@ void xfrag_slot_claim(struct xfrag_umem *u, struct xfrag_cache *c)
 	slot_drain_shared(u, s);
 	u->slot_cache[s] = c;
 	atomic_store_explicit(&u->slot_live[s], 1, memory_order_release);
+	if (s >= atomic_load_explicit(&u->nslots, memory_order_relaxed))
+		atomic_store_explicit(&u->nslots, s + 1, memory_order_relaxed);
 	c->slot = (uint8_t)s;
 }
 
@@ -258,9 +263,10 @@ int xfrag_cache__reclaim(struct xfrag_cache *c)
 void xfrag_rings_pending(struct xfrag_umem *u, int64_t *pending)
 {
 	uint32_t r, s, rows = atomic_load_explicit(&u->nrows, memory_order_acquire);
+	uint32_t slots = atomic_load_explicit(&u->nslots, memory_order_relaxed);
 
 	for (r = 0; r < rows; r++)
-		for (s = 0; s < XFRAG_SLOTS; s++) {
+		for (s = 0; s < slots; s++) {
 			struct xfrag_rring *q = ring_at(u, r, s);
 			uint32_t t, h;
 
@@ -339,11 +345,11 @@ static void rel_rescue(struct xfrag_releaser *r)
 	rel_publish(r);
 	pthread_mutex_lock(&u->caches_lock);
 	r->deaths_seen = atomic_load_explicit(&u->deaths, memory_order_relaxed);
-	for (s = 0; s < XFRAG_SLOTS; s++) {
+	for (s = 0; s < atomic_load_explicit(&u->nslots, memory_order_relaxed); s++) {
 		struct xfrag_rring *q = ring_at(u, r->row, s);
 
 		if (q && !u->slot_cache[s])
-			ring_drain_shared(u, q);
+			r->runs_rescued += ring_drain_shared(u, q);
 	}
 	pthread_mutex_unlock(&u->caches_lock);
 }
