@@ -202,19 +202,32 @@ static void check_debug(struct walk *w)
 	pthread_mutex_unlock(&u->caches_lock);
 }
 
+/* Small UMEMs (tests, fuzzers taking a census every few operations) need
+ * no allocation at all. */
+#define CENSUS_STACK 256
+
 int xfrag_census(struct xfrag_umem *u, struct xfrag_census *cs, uint8_t *where)
 {
 	struct walk w = { .u = u, .cs = cs };
-	uint8_t *held;
+	uint8_t small[3][CENSUS_STACK], *held;
+	int64_t small_transit[CENSUS_STACK];
 	uint32_t blk, n = u->hot.nblocks;
+	bool heap = n > CENSUS_STACK;
 
 	memset(cs, 0, sizeof(*cs));
 	cs->nblocks = n;
 	cs->first_bad = XFRAG_NO_BLOCK;
-	w.claims = calloc(n ? n : 1, 1);
-	held = calloc(n ? n : 1, 1);
-	w.where = where ? where : calloc(n ? n : 1, 1);
-	w.transit = calloc(n ? n : 1, sizeof(*w.transit));
+	if (heap) {
+		w.claims = calloc(n, 1);
+		held = calloc(n, 1);
+		w.where = where ? where : calloc(n, 1);
+		w.transit = calloc(n, sizeof(*w.transit));
+	} else {
+		w.claims = memset(small[0], 0, n);
+		held = memset(small[1], 0, n);
+		w.where = where ? where : small[2];
+		w.transit = memset(small_transit, 0, n * sizeof(*w.transit));
+	}
 	if (!w.claims || !held || !w.where || !w.transit) {
 		free(w.claims);
 		free(held);
@@ -244,11 +257,13 @@ int xfrag_census(struct xfrag_umem *u, struct xfrag_census *cs, uint8_t *where)
 	cs->lost = cs->blocks[XFRAG_PLACE_NONE];
 	check_debug(&w);
 
-	free(w.claims);
-	free(held);
-	free(w.transit);
-	if (!where)
-		free(w.where);
+	if (heap) {
+		free(w.claims);
+		free(held);
+		free(w.transit);
+		if (!where)
+			free(w.where);
+	}
 	return cs->lost || cs->duplicated || cs->bad_counts || cs->bad_links ||
 			       cs->debug_mismatch ?
 		       -EUCLEAN :

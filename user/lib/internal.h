@@ -77,12 +77,12 @@ struct xfrag_ring_row {
 
 struct xfrag_releaser {
 	struct xfrag_umem *umem;
-	uint32_t row;         /* its rings: umem->rows[row]->ring[slot] */
+	struct xfrag_ring_row *rings; /* umem->rows[row]: one ring per slot */
+	uint32_t row;
 	uint32_t deaths_seen; /* umem->deaths when it last looked */
 	struct xfrag_rring *pending; /* runs written, not yet published */
 	uint64_t runs_sent, runs_direct; /* to rings; released directly */
 	uint64_t runs_rescued;           /* from its rings of dead slots */
-	struct xfrag_rring *ring[XFRAG_SLOTS];
 };
 
 struct xfrag_debug;      /* debug.c */

@@ -68,20 +68,29 @@ static struct xfrag_rring *ring_at(struct xfrag_umem *u, uint32_t row,
 	return w ? atomic_load_explicit(&w->ring[slot], memory_order_acquire) : NULL;
 }
 
+/* @row's table of rings, made if need be; caches_lock held. */
+static struct xfrag_ring_row *row_ensure(struct xfrag_umem *u, uint32_t row)
+{
+	struct xfrag_ring_row *w = atomic_load_explicit(&u->rows[row],
+							memory_order_relaxed);
+
+	if (!w) {
+		w = calloc(1, sizeof(*w));
+		if (w)
+			atomic_store_explicit(&u->rows[row], w, memory_order_release);
+	}
+	return w;
+}
+
 /* The ring of @row towards @slot, made if need be; caches_lock held. */
 static struct xfrag_rring *ring_ensure(struct xfrag_umem *u, uint32_t row,
 				       uint32_t slot)
 {
-	struct xfrag_ring_row *w = atomic_load_explicit(&u->rows[row],
-							memory_order_relaxed);
+	struct xfrag_ring_row *w = row_ensure(u, row);
 	struct xfrag_rring *q;
 
-	if (!w) {
-		w = calloc(1, sizeof(*w));
-		if (!w)
-			return NULL;
-		atomic_store_explicit(&u->rows[row], w, memory_order_release);
-	}
+	if (!w)
+		return NULL;
 	q = atomic_load_explicit(&w->ring[slot], memory_order_relaxed);
 	if (q)
 		return q;
@@ -311,9 +320,16 @@ struct xfrag_releaser *xfrag_releaser__create(struct xfrag_umem *u,
 		errno = ENOSPC;
 		return NULL;
 	}
+	r->rings = row_ensure(u, row);
+	if (!r->rings) {
+		pthread_mutex_unlock(&u->caches_lock);
+		free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
 	for (s = 0; s < XFRAG_SLOTS; s++)
 		if (u->slot_cache[s])
-			r->ring[s] = ring_ensure(u, row, s);
+			ring_ensure(u, row, s); /* none: direct for that slot */
 	u->row_used[row] = 1;
 	if (row >= atomic_load_explicit(&u->nrows, memory_order_relaxed))
 		/* release: the rings before a cache scans their row */
@@ -375,16 +391,6 @@ void xfrag_releaser__destroy(struct xfrag_releaser *r)
 	xfrag_umem_put(u);
 }
 
-/* A slot that got its cache after this releaser was made. */
-static struct xfrag_rring *rel_ring(struct xfrag_releaser *r, uint32_t s)
-{
-	struct xfrag_umem *u = r->umem;
-
-	/* acquire: the ring's zeroed memory with the pointer */
-	r->ring[s] = ring_at(u, r->row, s);
-	return r->ring[s];
-}
-
 /*
  * One run, on the releaser's thread: to the ring of the cache that carved
  * the block, or (no inbox, dead slot, ring full) through the shared path.
@@ -405,8 +411,10 @@ static __xfrag_always_inline unsigned int rel_put_run(struct xfrag_umem *u,
 	if (xfrag_unlikely(s == XFRAG_NO_SLOT ||
 			   !atomic_load_explicit(&u->slot_live[s], memory_order_relaxed)))
 		goto direct;
-	q = r->ring[s];
-	if (xfrag_unlikely(!q) && !(q = rel_ring(r, s)))
+	/* acquire: a ring made after us (its slot's cache came later) is
+	 * zeroed before its pointer shows */
+	q = atomic_load_explicit(&r->rings->ring[s], memory_order_acquire);
+	if (xfrag_unlikely(!q))
 		goto direct;
 	if (q != r->pending) {
 		rel_publish(r);
