@@ -31,6 +31,7 @@ extern "C" {
 
 /* Hot loops the compiler would leave rolled at -O2. */
 #define XFRAG_UNROLL8 _Pragma("GCC unroll 8")
+#define XFRAG_UNROLL4 _Pragma("GCC unroll 4")
 
 #define xfrag_likely(x) __builtin_expect(!!(x), 1)
 #define xfrag_unlikely(x) __builtin_expect(!!(x), 0)

@@ -29,6 +29,10 @@
 extern "C" {
 #endif
 
+/* The fast paths below are few and hot: inline them whatever the
+ * compiler's size heuristics think of the callers. */
+#define __xfrag_always_inline inline __attribute__((always_inline))
+
 struct xfrag_umem;
 
 /*
@@ -37,6 +41,12 @@ struct xfrag_umem;
  * run out, and extra references (xfrag_umem__ref) have 2^30 of headroom.
  */
 #define XFRAG_BIAS (1 << 30)
+/*
+ * Reuse in place keeps the bias it has (no write to the block's line);
+ * each life of the block spends at most a block's worth of it, and a
+ * refill tops it up again below this.
+ */
+#define XFRAG_BIAS_LOW (1u << 22)
 #define XFRAG_NO_BLOCK UINT32_MAX
 #define XFRAG_NO_OWNER UINT16_MAX
 #define XFRAG_NO_ADDR UINT64_MAX
@@ -48,14 +58,21 @@ struct xfrag_umem;
 #define XFRAG_BLOCK_MAX (2u << 20)
 #define XFRAG_BLOCK_DEFAULT (64u << 10)
 
-/* One block table entry. Kept off the packet memory: 16 bytes a block. */
+/*
+ * One block table entry, kept off the packet memory. One cache line each:
+ * the counts of blocks that different queues carve and release must not
+ * share a line (their RMWs would bounce it between the queues' CPUs).
+ */
 struct xfrag_block {
 	_Atomic int32_t refcnt;  /* 0 while in the pool */
 	_Atomic uint32_t next;   /* pool free-list link */
 	_Atomic uint16_t owner;  /* queue id of the carving cache; NO_OWNER in the pool */
 	uint16_t flags;
 	uint32_t pad;
-};
+} __attribute__((aligned(XFRAG_CACHELINE)));
+
+/* Free blocks a cache keeps for its next refills besides its spare. */
+#define XFRAG_STOCK 4
 
 /* The part of struct xfrag_umem the inline fast paths read. Do not touch. */
 struct xfrag_umem_hot {
@@ -70,6 +87,7 @@ struct xfrag_umem_hot {
 /*
  * The per-queue frag cache. Single owner: no locks, no atomics on the fast
  * path. Do not touch the members; they are visible so alloc can inline.
+ * What the fast paths use fits the first cache line.
  */
 struct xfrag_cache {
 	uint64_t base;      /* UMEM offset of the current block */
@@ -80,7 +98,13 @@ struct xfrag_cache {
 	uint32_t max_size;  /* largest frag: the block size, or 4096 */
 	uint32_t debug;
 	uint32_t spare;     /* a free block kept back by owner releases, or NO_BLOCK */
+	uint32_t memo_size; /* alloc_burst: the last size that started a block */
+	uint32_t memo_cnt;  /* ... and how many of it a whole block holds */
+	uint16_t id;
+	uint8_t slot;       /* inbox slot for batched release, or 0xff */
+	uint8_t nstock;
 	struct xfrag_umem *umem;
+	uint32_t stock[XFRAG_STOCK]; /* freed blocks kept back, newest last */
 	/* statistics, owner-written only; see xfrag_cache__allocs() */
 	uint64_t allocs;         /* from blocks given up; the bias counts the rest */
 	uint64_t given_back;     /* references owner releases returned to the bias */
@@ -89,7 +113,9 @@ struct xfrag_cache {
 	uint64_t reuse_in_place; /* ... and every frag was already released */
 	uint64_t pool_takes;     /* ... so a block came from the pool */
 	uint64_t pool_empty;     /* ... and the pool had none */
-	uint16_t id;
+	uint64_t inbox_runs;     /* runs releasers sent, applied here */
+	uint64_t inbox_freed;    /* ... blocks they freed */
+	uint64_t inbox_atomics;  /* ... atomic RMWs that took (counts, pool) */
 } __attribute__((aligned(XFRAG_CACHELINE)));
 
 /* ---------------------------------------------------------------- UMEM -- */
@@ -121,8 +147,9 @@ struct xfrag_umem_stats {
 	uint32_t block_size;
 	uint32_t nblocks;
 	uint32_t blocks_free;    /* in the pool; a cache's spare is not free */
-	uint32_t blocks_in_use;  /* the others: caches' current and spare blocks,
-				  * detached blocks pinned by live frags */
+	uint32_t blocks_in_use;  /* the others: caches' current, spare and stock
+				  * blocks, detached blocks pinned by live
+				  * frags or by runs in releasers' rings */
 	uint32_t backing;        /* enum xfrag_backing */
 	uint32_t hugepages_needed; /* 2 MiB pages it takes to back the area */
 	uint64_t pool_empty;     /* pops that found the pool empty */
@@ -158,8 +185,9 @@ XFRAG_API void xfrag_umem__destroy(struct xfrag_umem *umem);
  * @stats: filled in
  *
  * One pass over the block table, no lock: a block is free when its count
- * is zero and it has no owner. A cache's spare has count zero but keeps its
- * owner, so it is in use: only that cache will carve it.
+ * is zero and it has no owner. A cache's spare and stock have count zero
+ * but keep their owner, so they are in use: only that cache will carve
+ * them.
  *
  * Context: any thread; the counts are read without a lock and may be a
  * moment apart.
@@ -178,27 +206,37 @@ xfrag_umem__hot(const struct xfrag_umem *umem)
 	return (const struct xfrag_umem_hot *)umem;
 }
 
-/** xfrag_umem__area() - the start of the mapped region */
+/** xfrag_umem__area() - the start of the mapped region (NULL for a NULL @umem) */
 static inline void *xfrag_umem__area(const struct xfrag_umem *umem)
 {
-	return xfrag_umem__hot(umem)->area;
+	return umem ? xfrag_umem__hot(umem)->area : NULL;
 }
 
 /**
  * xfrag_umem__ptr() - the address of a frag
  * @umem: the UMEM
  * @addr: a handle (bits 48..63, an unaligned-mode offset, are ignored)
+ *
+ * Return: the frag's address; NULL for a NULL @umem.
  */
 static inline void *xfrag_umem__ptr(const struct xfrag_umem *umem,
 				    uint64_t addr)
 {
+	if (xfrag_unlikely(!umem))
+		return NULL;
 	return xfrag_umem__hot(umem)->area + (addr & XFRAG_ADDR_MASK);
 }
 
-/** xfrag_umem__block_of() - the index of the block holding @addr */
+/**
+ * xfrag_umem__block_of() - the index of the block holding @addr
+ * Return: the index (not checked against the UMEM's size);
+ * XFRAG_NO_BLOCK for a NULL @umem.
+ */
 static inline uint32_t xfrag_umem__block_of(const struct xfrag_umem *umem,
 					    uint64_t addr)
 {
+	if (xfrag_unlikely(!umem))
+		return XFRAG_NO_BLOCK;
 	return (uint32_t)((addr & XFRAG_ADDR_MASK) >>
 			  xfrag_umem__hot(umem)->block_shift);
 }
@@ -220,13 +258,16 @@ XFRAG_API unsigned int __xfrag_debug_cache_put_bulk(struct xfrag_cache *c,
 XFRAG_API void __xfrag_debug_alloc(struct xfrag_cache *c, uint64_t addr,
 				   uint32_t size);
 XFRAG_API int __xfrag_cache_refill(struct xfrag_cache *c);
+XFRAG_API int __xfrag_cache_refill_slow(struct xfrag_cache *c);
+XFRAG_API int __xfrag_cache_alloc_burst(struct xfrag_cache *c, uint32_t size,
+					uint64_t *addrs, unsigned int n);
 
 /*
  * Drop @count references of the block holding @addr. Returns the number of
  * atomic read-modify-write operations it took (0 or 1), so callers and
  * benchmarks can count them for free.
  */
-static inline unsigned int __xfrag_block_put(struct xfrag_umem *umem,
+static __xfrag_always_inline unsigned int __xfrag_block_put(struct xfrag_umem *umem,
 					     uint64_t addr, int32_t count)
 {
 	const struct xfrag_umem_hot *h = xfrag_umem__hot(umem);
@@ -263,7 +304,7 @@ static inline unsigned int __xfrag_block_put(struct xfrag_umem *umem,
 
 /**
  * xfrag_umem__release() - drop one reference to a frag
- * @umem: the UMEM the frag was carved from
+ * @umem: the UMEM the frag was carved from (NULL: nothing happens)
  * @addr: the frag's handle
  *
  * The last reference to a block returns it to the pool.
@@ -274,6 +315,8 @@ static inline unsigned int __xfrag_block_put(struct xfrag_umem *umem,
 static inline unsigned int xfrag_umem__release(struct xfrag_umem *umem,
 					       uint64_t addr)
 {
+	if (xfrag_unlikely(!umem))
+		return 0;
 	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
 		return __xfrag_debug_put(umem, addr, 1, false);
 	return __xfrag_block_put(umem, addr, 1);
@@ -285,10 +328,12 @@ static inline unsigned int xfrag_umem__release(struct xfrag_umem *umem,
  * frags = refcnt - bias either way): no atomic at all, page_pool's "direct
  * recycling" for the thread that carves.
  */
-static inline unsigned int __xfrag_put_run(struct xfrag_umem *umem,
-					   struct xfrag_cache *c, uint64_t addr,
+static __xfrag_always_inline unsigned int __xfrag_put_run(struct xfrag_umem *umem,
+					   void *cache, uint64_t addr,
 					   int32_t count)
 {
+	struct xfrag_cache *c = (struct xfrag_cache *)cache;
+
 	if (c) {
 		const struct xfrag_umem_hot *h = xfrag_umem__hot(umem);
 		uint64_t blk = (addr & XFRAG_ADDR_MASK) >> h->block_shift;
@@ -316,53 +361,94 @@ static inline unsigned int __xfrag_put_run(struct xfrag_umem *umem,
 }
 
 /*
- * Find runs of handles in one block. XOR against the run's first handle is
- * zero above `shift` for the same block (with the same unaligned-mode
- * offset bits, which RX batches share). Eight at a time, OR-ed, with no
- * branch: the common batch is one or two runs.
+ * Two handles at a time, for the run scan below: GCC and clang vector
+ * extensions, so that the scan needs no target-specific intrinsics (SSE2
+ * or NEON code where the target has it, plain pairs where it does not).
  */
-static inline unsigned int __xfrag_release_runs(struct xfrag_umem *umem,
-						struct xfrag_cache *c,
-						const uint64_t *addrs,
-						unsigned int n)
+typedef uint64_t __xfrag_u64x2 __attribute__((vector_size(16)));
+
+/* Nonzero above the block bits iff one of a[0..@n-1] (@n even) is in
+ * another block than the run @r holds twice, or has other unaligned-mode
+ * offset bits (which RX batches share). One load, XOR and OR per two
+ * handles. */
+static __xfrag_always_inline uint64_t __xfrag_diff(const uint64_t *a, __xfrag_u64x2 r,
+				    unsigned int n)
+{
+	__xfrag_u64x2 x = { 0, 0 }, v;
+	unsigned int k;
+
+	_Pragma("GCC unroll 16")
+	for (k = 0; k < n; k += 2) {
+		memcpy(&v, a + k, sizeof(v)); /* unaligned load */
+		x |= v ^ r;
+	}
+	return x[0] | x[1];
+}
+
+/* What a scan does with each run: the shared path, the carving cache's
+ * path (__xfrag_put_run) or a releaser's (release.c). */
+typedef unsigned int (*__xfrag_put_fn)(struct xfrag_umem *umem, void *ctx,
+				       uint64_t addr, int32_t count);
+
+/*
+ * Find runs of handles in one block and hand each run to @put at once.
+ * XOR against the run's first handle is zero above `shift` for the same
+ * block. Thirty-two handles per test, then sixteen: the common batch is
+ * one or two runs, so almost every group passes; a group that does not is
+ * walked to its block change, and the scan resumes there with the new run.
+ * A change right at a group's start (batches of whole blocks) is seen
+ * before the group is read. @put is a constant at every call site, so it
+ * inlines.
+ */
+static __xfrag_always_inline unsigned int
+__xfrag_scan_runs(struct xfrag_umem *umem, const uint64_t *addrs,
+		  unsigned int n, __xfrag_put_fn put, void *ctx)
 {
 	const uint32_t shift = xfrag_umem__hot(umem)->block_shift;
-	unsigned int i, start = 0, atomics = 0;
-	uint64_t run;
+	const uint64_t *p = addrs, *start = addrs, *const end = addrs + n;
+	uint64_t run = addrs[0];
+	__xfrag_u64x2 r = { run, run };
+	unsigned int atomics = 0;
 
-	if (!n)
-		return 0;
-	run = addrs[0];
-	for (i = 1; i + 8 <= n; i += 8) {
-		uint64_t x = 0;
-		unsigned int k;
+#define __XFRAG_SCAN(G)                                                        \
+	while (end - p >= (G)) {                                               \
+		if (xfrag_likely(!((*p ^ run) >> shift))) {                    \
+			if (xfrag_likely(!(__xfrag_diff(p, r, (G)) >> shift))) { \
+				p += (G);                                      \
+				continue;                                      \
+			}                                                      \
+			while (!((*p ^ run) >> shift))                         \
+				p++;                                           \
+		}                                                              \
+		atomics += put(umem, ctx, run, (int32_t)(p - start));          \
+		start = p;                                                     \
+		run = *p;                                                      \
+		r = (__xfrag_u64x2){ run, run };                               \
+	}
+	__XFRAG_SCAN(32)
+	__XFRAG_SCAN(16)
+#undef __XFRAG_SCAN
+	for (; p < end; p++) {
+		if (!((*p ^ run) >> shift))
+			continue;
+		atomics += put(umem, ctx, run, (int32_t)(p - start));
+		start = p;
+		run = *p;
+	}
+	return atomics + put(umem, ctx, run, (int32_t)(end - start));
+}
 
-		XFRAG_UNROLL8
-		for (k = 0; k < 8; k++)
-			x |= addrs[i + k] ^ run;
-		if (xfrag_likely(!(x >> shift)))
-			continue;
-		for (k = 0; k < 8; k++) {
-			if (!((addrs[i + k] ^ run) >> shift))
-				continue;
-			atomics += __xfrag_put_run(umem, c, run, (int32_t)(i + k - start));
-			start = i + k;
-			run = addrs[start];
-		}
-	}
-	for (; i < n; i++) {
-		if (!((addrs[i] ^ run) >> shift))
-			continue;
-		atomics += __xfrag_put_run(umem, c, run, (int32_t)(i - start));
-		start = i;
-		run = addrs[i];
-	}
-	return atomics + __xfrag_put_run(umem, c, run, (int32_t)(n - start));
+/* Bulk release through the shared path (@c NULL) or the carving cache's. */
+static __xfrag_always_inline unsigned int
+__xfrag_release_runs(struct xfrag_umem *umem, struct xfrag_cache *c,
+		     const uint64_t *addrs, unsigned int n)
+{
+	return __xfrag_scan_runs(umem, addrs, n, __xfrag_put_run, c);
 }
 
 /**
  * xfrag_umem__release_bulk() - drop one reference to each of @n frags
- * @umem: the UMEM
+ * @umem: the UMEM (NULL: nothing happens)
  * @addrs: handles; order them by block (as RX batches naturally are) to
  *         get the most out of coalescing
  * @n: count
@@ -373,10 +459,12 @@ static inline unsigned int __xfrag_release_runs(struct xfrag_umem *umem,
  * Context: any thread.
  * Return: the number of atomic operations performed.
  */
-static inline unsigned int xfrag_umem__release_bulk(struct xfrag_umem *umem,
+static __xfrag_always_inline unsigned int xfrag_umem__release_bulk(struct xfrag_umem *umem,
 						    const uint64_t *addrs,
 						    unsigned int n)
 {
+	if (xfrag_unlikely(!umem || !addrs || !n))
+		return 0;
 	/* debug_frags: each frag is checked, then all released as below. */
 	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
 		return __xfrag_debug_put_bulk(umem, addrs, n);
@@ -385,7 +473,8 @@ static inline unsigned int xfrag_umem__release_bulk(struct xfrag_umem *umem,
 
 /**
  * xfrag_cache__release_bulk() - bulk release on the carving cache's thread
- * @c: a cache of the frags' UMEM, used by the calling thread
+ * @c: a cache of the frags' UMEM, used by the calling thread (NULL:
+ *     nothing happens)
  * @addrs: handles
  * @n: count
  *
@@ -396,10 +485,12 @@ static inline unsigned int xfrag_umem__release_bulk(struct xfrag_umem *umem,
  * Context: the cache's owner thread only.
  * Return: the number of atomic operations performed.
  */
-static inline unsigned int xfrag_cache__release_bulk(struct xfrag_cache *c,
+static __xfrag_always_inline unsigned int xfrag_cache__release_bulk(struct xfrag_cache *c,
 						     const uint64_t *addrs,
 						     unsigned int n)
 {
+	if (xfrag_unlikely(!c || !addrs || !n))
+		return 0;
 	if (xfrag_unlikely(c->debug))
 		return __xfrag_debug_cache_put_bulk(c, addrs, n);
 	return __xfrag_release_runs(c->umem, c, addrs, n);
@@ -407,7 +498,7 @@ static inline unsigned int xfrag_cache__release_bulk(struct xfrag_cache *c,
 
 /**
  * xfrag_umem__drain() - drop @count references of one block in one call
- * @umem: the UMEM
+ * @umem: the UMEM (NULL: nothing happens)
  * @addr: any handle in the block
  * @count: references to drop, > 0
  *
@@ -420,7 +511,7 @@ static inline unsigned int xfrag_cache__release_bulk(struct xfrag_cache *c,
 static inline unsigned int xfrag_umem__drain(struct xfrag_umem *umem,
 					     uint64_t addr, int32_t count)
 {
-	if (xfrag_unlikely(count <= 0))
+	if (xfrag_unlikely(!umem || count <= 0))
 		return 0;
 	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
 		return __xfrag_debug_put(umem, addr, count, true);
@@ -440,6 +531,85 @@ static inline unsigned int xfrag_umem__drain(struct xfrag_umem *umem,
  */
 XFRAG_API int xfrag_umem__ref(struct xfrag_umem *umem, uint64_t addr);
 
+/* ------------------------------------------------------------ releaser -- */
+
+/*
+ * A releaser batches the releases of one thread that is not the frags'
+ * carving thread (a worker the rx thread hands packets to): it touches no
+ * count of the carving cache's blocks, but sends each run (block, number
+ * of references) through a ring of its own to the cache that carved the
+ * block, which applies the runs on its own thread when it next refills:
+ * into its bias for the block it is carving, and a detached block whose
+ * last references arrive stays with that cache (the blocks it freed most
+ * recently are the ones it carves next). So a block costs its carving and
+ * releasing threads a few ring entries, not a round trip of its count's
+ * cache line. Runs of blocks whose cache has no inbox (beyond 128 caches),
+ * or whose ring is full (64 runs in flight), are released as
+ * xfrag_umem__release_bulk() does.
+ */
+struct xfrag_releaser;
+
+struct xfrag_releaser_opts {
+	size_t sz;
+	uint64_t pad;
+};
+#define xfrag_releaser_opts__last_field pad
+
+/**
+ * xfrag_releaser__create() - a release context for the calling thread
+ * @umem: the UMEM whose frags it will release
+ * @opts: NULL (reserved for options)
+ *
+ * Context: any thread; the releaser is then used by one thread at a time.
+ * Return: the releaser, or NULL with errno EINVAL (NULL @umem, bad @opts),
+ * ENOSPC (64 releasers exist already: release with
+ * xfrag_umem__release_bulk()) or ENOMEM.
+ */
+XFRAG_API struct xfrag_releaser *
+xfrag_releaser__create(struct xfrag_umem *umem,
+		       const struct xfrag_releaser_opts *opts);
+
+/**
+ * xfrag_releaser__destroy() - publish what is pending and free @r
+ * @r: the releaser, or NULL
+ *
+ * Runs still in its rings are applied by their caches as usual (or here,
+ * for a cache that is gone).
+ */
+XFRAG_API void xfrag_releaser__destroy(struct xfrag_releaser *r);
+
+/**
+ * xfrag_releaser__release_bulk() - drop one reference to each of @n frags
+ * @r: the calling thread's releaser (NULL: nothing happens)
+ * @addrs: handles, in any order; runs in one block coalesce
+ * @n: count
+ *
+ * The frags must not be used after the call, as with any release. Their
+ * blocks' counts drop when the carving cache takes the runs from its ring
+ * (its next refill, or xfrag_cache__reclaim()), or at once for runs the
+ * rings cannot take. A cache that is destroyed takes what it was sent; what
+ * reaches its ring after that is applied by @r's next call, flush or
+ * destroy.
+ *
+ * Context: the releaser's thread.
+ * Return: atomic read-modify-write operations performed (runs released
+ * directly); 0 when every run went to a ring.
+ */
+XFRAG_API unsigned int xfrag_releaser__release_bulk(struct xfrag_releaser *r,
+						    const uint64_t *addrs,
+						    unsigned int n);
+
+/**
+ * xfrag_releaser__flush() - apply what @r left for caches that are gone
+ * @r: the releaser (NULL: nothing happens)
+ *
+ * Runs waiting for live caches stay in their rings: only their cache may
+ * take them (xfrag_cache__reclaim() on its thread).
+ *
+ * Context: the releaser's thread.
+ */
+XFRAG_API void xfrag_releaser__flush(struct xfrag_releaser *r);
+
 /* ---------------------------------------------------------- frag cache -- */
 
 struct xfrag_cache_opts {
@@ -455,9 +625,12 @@ struct xfrag_cache_opts {
  * @umem: the UMEM
  * @opts: owner id and carving rules, or NULL
  *
- * The cache takes no block until its first allocation.
+ * The cache takes no block until its first allocation. The id is recorded
+ * in the block table as the owner of the blocks the cache carves; 0xFFFF
+ * (XFRAG_NO_OWNER) marks free blocks and is refused.
  *
- * Return: the cache (cache-line aligned), or NULL with errno EINVAL/ENOMEM.
+ * Return: the cache (cache-line aligned), or NULL with errno EINVAL (NULL
+ * @umem, bad @opts, id 0xFFFF) or ENOMEM.
  */
 XFRAG_API struct xfrag_cache *
 xfrag_cache__create(struct xfrag_umem *umem,
@@ -473,25 +646,41 @@ XFRAG_API void xfrag_cache__destroy(struct xfrag_cache *c);
 
 /**
  * xfrag_cache__allocs() - frags carved by this cache so far
- * @c: the cache
+ * @c: the cache (NULL: 0)
  *
  * Allocation does not count: the bias already does, and is folded in here.
  */
 static inline uint64_t xfrag_cache__allocs(const struct xfrag_cache *c)
 {
-	/* bias = BIAS - allocs + given_back, in the current block's life */
+	if (!c)
+		return 0;
+	/* bias = BIAS - allocs + given_back, in the current block's life
+	 * (reuse in place continues it) */
 	return c->allocs + (c->block != XFRAG_NO_BLOCK ?
 		(uint64_t)((int64_t)XFRAG_BIAS - (int64_t)c->bias + (int64_t)c->given_back) : 0);
 }
 
 /**
  * xfrag_cache__flush() - give the current block up (drain the bias)
- * @c: the cache
+ * @c: the cache (NULL: nothing happens)
  *
  * The block returns to the pool at once if no frag of it is live, else on
  * the last release. The next allocation takes a fresh block.
  */
 XFRAG_API void xfrag_cache__flush(struct xfrag_cache *c);
+
+/**
+ * xfrag_cache__reclaim() - apply the runs releasers sent to @c
+ * @c: the cache (owner thread only)
+ *
+ * A refill does this by itself; a cache that does not allocate for a
+ * while (an rx queue whose fill ring is full) calls it so that the blocks
+ * its packets pinned are free again for any queue.
+ *
+ * Context: the cache's owner thread.
+ * Return: the number of runs applied, or -EINVAL for a NULL @c.
+ */
+XFRAG_API int xfrag_cache__reclaim(struct xfrag_cache *c);
 
 /*
  * __xfrag_cache_carve() - the unchecked carve step; returns false when the
@@ -526,8 +715,9 @@ static inline bool __xfrag_cache_carve(struct xfrag_cache *c, uint32_t size,
  * @addr: the handle of the new frag (XFRAG_NO_ADDR on error)
  *
  * Context: the cache's owner thread.
- * Return: 0; -EINVAL for size 0, size too large or a bad alignment;
- * -ENOBUFS when the pool has no free block (retry after releases).
+ * Return: 0; -EINVAL for a NULL @c or @addr, size 0, size too large or a
+ * bad alignment; -ENOBUFS when the pool has no free block (retry after
+ * releases).
  */
 static inline int xfrag_cache__alloc(struct xfrag_cache *c, uint32_t size,
 				     uint32_t align, uint64_t *addr)
@@ -535,9 +725,10 @@ static inline int xfrag_cache__alloc(struct xfrag_cache *c, uint32_t size,
 	uint32_t mask = align ? align - 1 : 0;
 	int err;
 
-	if (xfrag_unlikely(size - 1 >= c->max_size || (align & mask) ||
-			   align > c->max_size)) {
-		*addr = XFRAG_NO_ADDR;
+	if (xfrag_unlikely(!c || !addr || size - 1 >= c->max_size ||
+			   (align & mask) || align > c->max_size)) {
+		if (addr)
+			*addr = XFRAG_NO_ADDR;
 		return -EINVAL;
 	}
 	while (!__xfrag_cache_carve(c, size, mask, addr)) {
@@ -552,6 +743,47 @@ static inline int xfrag_cache__alloc(struct xfrag_cache *c, uint32_t size,
 	return 0;
 }
 
+/*
+ * The refill of the carving loop, when every frag of the block already
+ * came back (its count equals our bias): nobody else can touch the block,
+ * so carve it again from the end (reuse in place, the hottest block there
+ * is) without an atomic and without writing the block's line. A cache
+ * without a block has a bias of 0, so one comparison covers that too. The
+ * rest is __xfrag_cache_refill_slow(); a bias run low also goes there,
+ * whose drain then finds the count at zero and takes the block anew.
+ */
+static __xfrag_always_inline bool __xfrag_cache_reuse(struct xfrag_cache *c)
+{
+	const struct xfrag_umem_hot *h = xfrag_umem__hot(c->umem);
+
+	if (c->bias < XFRAG_BIAS_LOW ||
+	    atomic_load_explicit(&h->blocks[c->block].refcnt,
+				 memory_order_acquire) != (int32_t)c->bias)
+		return false;
+	c->offset = c->max_size;
+	c->refills++;
+	c->reuse_in_place++;
+	return true;
+}
+
+/* @cnt handles @size apart, downwards from @top: two per vector store. */
+static __xfrag_always_inline void __xfrag_carve_run(uint64_t *addrs, uint64_t top,
+						    uint32_t size, uint32_t cnt)
+{
+	const uint64_t s2 = 2 * (uint64_t)size;
+	const __xfrag_u64x2 d = { s2, s2 };
+	__xfrag_u64x2 v = { top - size, top - s2 };
+	uint64_t *p = addrs, *const end = addrs + (cnt & ~1u);
+
+	XFRAG_UNROLL8
+	for (; p != end; p += 2) {
+		memcpy(p, &v, sizeof(v)); /* unaligned store */
+		v -= d;
+	}
+	if (cnt & 1)
+		*p = v[0];
+}
+
 /**
  * xfrag_cache__alloc_burst() - carve up to @n frags of @size bytes
  * @c: the cache (owner thread only)
@@ -564,55 +796,48 @@ static inline int xfrag_cache__alloc(struct xfrag_cache *c, uint32_t size,
  *
  * Context: the cache's owner thread.
  * Return: the number carved (less than @n only if the pool ran dry), or
- * -EINVAL for a bad size.
+ * -EINVAL for a NULL @c or @addrs or a bad size.
  */
-static inline int xfrag_cache__alloc_burst(struct xfrag_cache *c, uint32_t size,
+static __xfrag_always_inline int xfrag_cache__alloc_burst(struct xfrag_cache *c, uint32_t size,
 					   uint64_t *addrs, unsigned int n)
 {
-	unsigned int i = 0, start;
+	unsigned int i = 0;
 
-	if (xfrag_unlikely(size - 1 >= c->max_size))
+	if (xfrag_unlikely(!c || !addrs || size - 1 >= c->max_size))
 		return -EINVAL;
+	/* Page-bounded carving and frag tracking: out of line. */
+	if (xfrag_unlikely(c->page_mask | c->debug))
+		return __xfrag_cache_alloc_burst(c, size, addrs, n);
 	while (i < n) {
-		uint32_t off = c->offset;
-		const uint64_t base = c->base;
+		uint32_t off = c->offset, cnt = n - i;
 
-		start = i;
-		if (!c->page_mask) {
-			/* One division per block, then a loop with no exit
-			 * test that the compiler can unroll and vectorize. */
-			uint32_t cnt = off / size, k;
-			uint64_t top = base + off;
-
-			if (cnt > n - i)
-				cnt = n - i;
-			XFRAG_UNROLL8
-			for (k = 0; k < cnt; k++)
-				addrs[i + k] = top - (uint64_t)(k + 1) * size;
-			i += cnt;
-			off -= cnt * size;
-		} else {
-			while (i < n && off >= size) {
-				uint32_t o = off - size;
-
-				if ((o ^ (off - 1)) & c->page_mask) {
-					o = (off - 1) & c->page_mask;
-					if (o < size)
-						break;
-					o -= size;
+		if ((uint64_t)cnt * size > off) {
+			/* The block runs out in this burst. */
+			if (off < size) {
+				if (!__xfrag_cache_reuse(c) &&
+				    __xfrag_cache_refill_slow(c))
+					break;
+				off = c->max_size; /* a refill leaves a whole block */
+			}
+			/* A whole block's count is remembered: no division per
+			 * refill. */
+			if ((uint64_t)cnt * size <= off) {
+				/* the rest fits */
+			} else if (off == c->max_size && size == c->memo_size) {
+				cnt = c->memo_cnt;
+			} else {
+				cnt = off / size;
+				if (off == c->max_size) {
+					c->memo_size = size;
+					c->memo_cnt = cnt;
 				}
-				off = o;
-				addrs[i++] = base + off;
 			}
 		}
-		c->offset = off;
-		c->bias -= i - start;
-		if (i < n && __xfrag_cache_refill(c))
-			break;
+		__xfrag_carve_run(addrs + i, c->base + off, size, cnt);
+		c->offset = off - cnt * size;
+		c->bias -= cnt;
+		i += cnt;
 	}
-	if (xfrag_unlikely(c->debug))
-		for (start = 0; start < i; start++)
-			__xfrag_debug_alloc(c, addrs[start], size);
 	return (int)i;
 }
 
@@ -623,8 +848,8 @@ static inline int xfrag_cache__alloc_burst(struct xfrag_cache *c, uint32_t size,
  * @addrs: receives the handles
  * @n: how many
  *
- * Return: 0, -EINVAL for a bad size, -ENOBUFS if the pool could not supply
- * all @n (what was carved is released again).
+ * Return: 0, -EINVAL for a NULL @c or @addrs or a bad size, -ENOBUFS if the
+ * pool could not supply all @n (what was carved is released again).
  */
 XFRAG_API int xfrag_cache__alloc_bulk(struct xfrag_cache *c, uint32_t size,
 				      uint64_t *addrs, unsigned int n);

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Fuzz the frag allocator against a shadow model: random alloc / burst /
- * release / bulk release / ref / drain / flush sequences on two caches over
- * a tiny UMEM. Checks: no two live frags overlap, every frag stays inside
- * its block, alignment holds, each block's count equals the references the
- * model says are live (plus the owning cache's bias), errors happen exactly
- * for bad arguments or an empty pool, and all blocks return at the end.
+ * release / bulk release / release through a releaser / ref / drain /
+ * flush / reclaim / cache restart sequences on two caches over a tiny UMEM.
+ * Checks: no two live frags overlap, every frag stays inside its block,
+ * alignment holds, each block's count equals the references the model says
+ * are live (plus the owning cache's bias, plus the references a releaser's
+ * runs still carry to their cache), the census finds every block once,
+ * errors happen exactly for bad arguments or an empty pool, and all blocks
+ * return at the end.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +32,6 @@ struct frag {
 
 static struct frag live[MAXLIVE];
 static int nlive;
-static uint16_t owner[UMEM]; /* frag slot + 1 owning each byte */
 
 #define CHECK(c)                                                              \
 	do {                                                                  \
@@ -42,42 +45,40 @@ static void add_frag(uint64_t addr, uint32_t size)
 {
 	CHECK(addr + size <= UMEM);
 	CHECK(addr / BLK == (addr + size - 1) / BLK);
-	for (uint32_t i = 0; i < size; i++)
-		CHECK(owner[addr + i] == 0);
-	live[nlive] = (struct frag){ addr, size, 1 };
-	for (uint32_t i = 0; i < size; i++)
-		owner[addr + i] = (uint16_t)(nlive + 1);
-	nlive++;
+	/* no byte of it in a live frag */
+	for (int i = 0; i < nlive; i++)
+		CHECK(addr + size <= live[i].addr || live[i].addr + live[i].size <= addr);
+	live[nlive++] = (struct frag){ addr, size, 1 };
 }
 
 static void drop_slot(int k)
 {
-	struct frag *f = &live[k];
-
-	for (uint32_t i = 0; i < f->size; i++)
-		owner[f->addr + i] = 0;
-	nlive--;
-	if (k != nlive) {
+	if (k != --nlive)
 		live[k] = live[nlive];
-		for (uint32_t i = 0; i < live[k].size; i++)
-			owner[live[k].addr + i] = (uint16_t)(k + 1);
-	}
 }
 
-static void check_counts(struct xfrag_umem *u, struct xfrag_cache **c)
+static void check_counts(struct xfrag_umem *u, struct xfrag_cache **c, bool census)
 {
-	int64_t want[NBLK] = { 0 };
+	int64_t want[NBLK] = { 0 }, transit[NBLK] = { 0 };
+	struct xfrag_census cs;
 
 	for (int i = 0; i < nlive; i++)
 		want[live[i].addr / BLK] += live[i].refs;
+	pthread_mutex_lock(&u->caches_lock);
+	xfrag_rings_pending(u, transit);
+	pthread_mutex_unlock(&u->caches_lock);
 	for (uint32_t b = 0; b < NBLK; b++) {
 		int64_t have = atomic_load(&xfrag_umem__hot(u)->blocks[b].refcnt);
 
 		for (int k = 0; k < 2; k++)
 			if (c[k]->block == b)
 				have -= c[k]->bias;
-		CHECK(have == want[b]);
+		CHECK(have - transit[b] == want[b]);
 	}
+	if (!census)
+		return;
+	CHECK(xfrag_census(u, &cs, NULL) == 0);
+	CHECK(cs.live_refs == (uint64_t)(want[0] + want[1] + want[2] + want[3]));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -87,6 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		   .hugepages = XFRAG_HUGE_NEVER);
 	struct xfrag_umem *u = xfrag_umem__create(&o);
 	struct xfrag_cache *c[2];
+	struct xfrag_releaser *rel;
 	struct xfrag_umem_stats st;
 	size_t p = 0;
 
@@ -94,16 +96,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c[0] = xfrag_cache__create(u, NULL);
 	XFRAG_OPTS(xfrag_cache_opts, co, .id = 1, .no_page_cross = 1);
 	c[1] = xfrag_cache__create(u, &co);
-	CHECK(c[0] && c[1]);
+	rel = xfrag_releaser__create(u, NULL);
+	CHECK(c[0] && c[1] && rel);
 	nlive = 0;
-	memset(owner, 0, sizeof(owner));
 
 #define NEXT() (p < size ? data[p++] : 0)
 	while (p < size) {
 		uint8_t op = NEXT();
 		struct xfrag_cache *cc = c[op >> 7];
 
-		switch (op % 9) {
+		switch (op % 12) {
 		case 0:
 		case 1:
 		case 2: { /* alloc */
@@ -206,8 +208,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 8:
 			xfrag_cache__flush(cc);
 			break;
+		case 9: { /* through the releaser: runs to the carving caches */
+			uint64_t a[32];
+			int n = 0, want = NEXT() % 32;
+
+			while (n < want && nlive) {
+				int k = NEXT() % nlive;
+
+				a[n++] = live[k].addr;
+				if (--live[k].refs == 0)
+					drop_slot(k);
+			}
+			xfrag_releaser__release_bulk(rel, a, (unsigned int)n);
+			break;
 		}
-		check_counts(u, c);
+		case 10: /* the owner takes them now, or the releaser flushes */
+			if (op & 0x40)
+				xfrag_releaser__flush(rel);
+			else
+				CHECK(xfrag_cache__reclaim(cc) >= 0);
+			break;
+		case 11: /* a new cache where the old one was; its frags live on
+			  * (now and then: ASan's quarantine keeps what is freed) */
+			if (NEXT() % 8)
+				break;
+			if (op & 0x40) {
+				xfrag_cache__destroy(cc);
+				cc = xfrag_cache__create(u, op >> 7 ? &co : NULL);
+				CHECK(cc);
+				c[op >> 7] = cc;
+			} else {
+				xfrag_releaser__destroy(rel);
+				rel = xfrag_releaser__create(u, NULL);
+				CHECK(rel);
+			}
+			break;
+		}
+		/* the census (slow) now and then, and after restarts */
+		check_counts(u, c, op % 12 == 11 || p % 32 == 0);
 	}
 	/* Release everything; every block must come home. */
 	while (nlive) {
@@ -215,8 +253,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (--live[0].refs == 0)
 			drop_slot(0);
 	}
+	/* Either order: runs for live caches wait in the rings either way. */
+	if (size & 1)
+		xfrag_releaser__destroy(rel);
 	xfrag_cache__destroy(c[0]);
 	xfrag_cache__destroy(c[1]);
+	if (!(size & 1))
+		xfrag_releaser__destroy(rel);
 	xfrag_umem__stats(u, &st);
 	CHECK(st.blocks_free == st.nblocks);
 	CHECK(st.bad_release == 0);

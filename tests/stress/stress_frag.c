@@ -12,6 +12,13 @@
  *   split          half released by the consumer, half sent home
  *   shared         the batch goes to both consumers, one reference each:
  *                  one releases it, the other sends it home
+ *   releaser       through the consumer's releaser: the runs travel to the
+ *                  carving cache's inbox, which applies them at its refills
+ *                  while the other modes release frags of the same blocks
+ *
+ * Producers sometimes destroy their cache and make a new one while frags of
+ * the old one are everywhere (rings, releasers' rings, on their way home):
+ * releases reach a dead inbox slot, or its next cache.
  *
  * The producer sometimes takes an extra reference on frags before it
  * publishes them and drops it after, while the consumer releases; a consumer
@@ -47,9 +54,9 @@
 #define SLOTS 16
 #define CHECKPOINT_MS 100
 
-enum mode { M_BULK, M_SINGLE, M_DRAIN, M_HOME, M_SPLIT, M_SHARED, M_NR };
-static const char *const mode_name[M_NR] = { "bulk", "single", "drain",
-					     "home", "split", "shared" };
+enum mode { M_BULK, M_SINGLE, M_DRAIN, M_HOME, M_SPLIT, M_SHARED, M_RELEASER, M_NR };
+static const char *const mode_name[M_NR] = { "bulk", "single", "drain", "home",
+					     "split", "shared", "releaser" };
 
 struct batch {
 	uint64_t addr[BATCH];
@@ -78,6 +85,7 @@ static _Atomic int pause_req, parked;
 /* Totals, added by each thread as it ends. */
 static _Atomic uint64_t corrupt, carved, released, refs_taken, owner_released;
 static _Atomic uint64_t given_back, spares, skipped_home, modes[M_NR];
+static _Atomic uint64_t restarts, inbox_runs, inbox_freed, runs_sent, runs_rescued;
 
 static uint64_t stamp_of(uint64_t addr, uint32_t size)
 {
@@ -166,8 +174,29 @@ struct prod {
 	struct xfrag_cache *c;
 	uint64_t rnd;
 	uint64_t carved, released, refs, owner_released, given_back, spares;
-	uint64_t corrupt, modes[M_NR], waits;
+	uint64_t corrupt, modes[M_NR], waits, restarts, inbox_runs, inbox_freed;
 };
+
+static struct xfrag_cache *new_cache(int id)
+{
+	XFRAG_OPTS(xfrag_cache_opts, co, .id = (uint16_t)id, .no_page_cross = id == 1);
+	struct xfrag_cache *c = xfrag_cache__create(u, &co);
+
+	if (!c)
+		abort();
+	return c;
+}
+
+/* Give the cache up while its frags are everywhere, and carve on with a
+ * new one: the old one's inbox slot dies (or goes to the new cache). */
+static void restart(struct prod *p)
+{
+	p->inbox_runs += p->c->inbox_runs;
+	p->inbox_freed += p->c->inbox_freed;
+	xfrag_cache__destroy(p->c);
+	p->c = caches[p->id] = new_cache(p->id);
+	p->restarts++;
+}
 
 /* Release through the cache, as the carving thread does: count what the
  * bias got back and whether a block became the spare. */
@@ -210,11 +239,14 @@ static void take_returns(struct prod *p)
 	}
 }
 
-/* Waiting for the pool or for ring room: serve returns, park if asked,
- * and leave the CPU to the consumers (two cores, five threads). */
+/* Waiting for the pool or for ring room: serve returns, take what the
+ * releasers sent, park if asked, and leave the CPU to the consumers (two
+ * cores, five threads). */
 static void wait_a_bit(struct prod *p)
 {
 	take_returns(p);
+	if (p->waits % 4 == 0)
+		xfrag_cache__reclaim(p->c);
 	safe_point();
 	if (++p->waits % 64 == 0)
 		sched_yield();
@@ -290,13 +322,9 @@ static bool carve(struct prod *p, struct batch *b, uint32_t mode)
 static void *producer(void *arg)
 {
 	struct prod *p = arg;
-	XFRAG_OPTS(xfrag_cache_opts, co, .id = (uint16_t)p->id,
-		   .no_page_cross = p->id == 1);
 	uint64_t extra[BATCH];
 
-	p->c = caches[p->id] = xfrag_cache__create(u, &co);
-	if (!p->c)
-		abort();
+	p->c = caches[p->id] = new_cache(p->id);
 	while (!atomic_load(&stop)) {
 		uint64_t r = next_rnd(&p->rnd);
 		uint32_t mode = (uint32_t)(r % M_NR), k = (uint32_t)((r >> 8) % NCONS);
@@ -305,6 +333,8 @@ static void *producer(void *arg)
 
 		take_returns(p);
 		safe_point();
+		if ((r >> 40) % 512 == 0)
+			restart(p);
 		if (atomic_load(&carved_total) >= max_ops) {
 			atomic_store(&stop, 1);
 			break;
@@ -371,6 +401,7 @@ static void *producer(void *arg)
 struct cons {
 	int id;
 	uint64_t rnd;
+	struct xfrag_releaser *rel;
 	uint64_t released, refs, corrupt, skipped_home, idle;
 };
 
@@ -400,6 +431,17 @@ static bool consume(struct cons *k, int p, struct batch *b)
 	if (b->mode == M_SINGLE) {
 		for (uint32_t i = 0; i < half; i++)
 			xfrag_umem__release(u, b->addr[i]);
+	} else if (b->mode == M_RELEASER) {
+		/* in random pieces, so that runs of one block go to the ring
+		 * in several calls, and sometimes a flush in between */
+		for (uint32_t i = 0, m; i < half; i += m) {
+			m = 1 + (uint32_t)(next_rnd(&k->rnd) % half);
+			if (m > half - i)
+				m = half - i;
+			xfrag_releaser__release_bulk(k->rel, b->addr + i, m);
+		}
+		if ((r >> 8) % 16 == 0)
+			xfrag_releaser__flush(k->rel);
 	} else if (b->mode == M_DRAIN) {
 		if (half)
 			xfrag_umem__drain(u, b->addr[0], (int32_t)half);
@@ -426,6 +468,9 @@ static void *consumer(void *arg)
 {
 	struct cons *k = arg;
 
+	k->rel = xfrag_releaser__create(u, NULL);
+	if (!k->rel)
+		abort();
 	for (;;) {
 		int idle = 1, left = 0;
 
@@ -455,6 +500,10 @@ static void *consumer(void *arg)
 				break;
 		}
 	}
+	xfrag_releaser__flush(k->rel);
+	atomic_fetch_add(&runs_sent, k->rel->runs_sent);
+	atomic_fetch_add(&runs_rescued, k->rel->runs_rescued);
+	xfrag_releaser__destroy(k->rel);
 	atomic_fetch_add(&cons_done, 1);
 	return NULL;
 }
@@ -485,7 +534,7 @@ static int census_check(const char *when, uint64_t refs, bool caches_alive)
 {
 	struct xfrag_census cs;
 	struct xfrag_umem_stats s;
-	char msg[320];
+	char msg[400];
 	int err = xfrag_census(u, &cs, NULL), bad = 0;
 
 	xfrag_umem__stats(u, &s);
@@ -578,6 +627,7 @@ TEST(cross_thread_release_returns_every_block)
 		owner_released += pr[i].owner_released;
 		given_back += pr[i].given_back;
 		spares += pr[i].spares;
+		restarts += pr[i].restarts;
 		corrupt += pr[i].corrupt;
 		for (int m = 0; m < M_NR; m++)
 			modes[m] += pr[i].modes[m];
@@ -589,10 +639,14 @@ TEST(cross_thread_release_returns_every_block)
 		skipped_home += cr[i].skipped_home;
 	}
 
-	/* Quiescent, caches alive: each holds at most a current and a spare. */
+	/* Quiescent, caches alive: their current blocks, spares and stock,
+	 * and runs still in the rings of the releasers (gone by now). */
 	expect_eq(census_check("at the end", 0, true), 0);
-	for (i = 0; i < NPROD; i++)
+	for (i = 0; i < NPROD; i++) {
+		inbox_runs += pr[i].inbox_runs + caches[i]->inbox_runs;
+		inbox_freed += pr[i].inbox_freed + caches[i]->inbox_freed;
 		xfrag_cache__destroy(caches[i]);
+	}
 	expect_eq(census_check("after destroying the caches", 0, false), 0);
 	xfrag_umem__stats(u, &s);
 
@@ -613,6 +667,12 @@ TEST(cross_thread_release_returns_every_block)
 	       (unsigned long long)atomic_load(&given_back),
 	       (unsigned long long)atomic_load(&spares),
 	       (unsigned long long)atomic_load(&skipped_home));
+	printf("releasers: %llu runs sent, %llu applied by inboxes (%llu blocks freed there), %llu by their releaser after the cache went; %llu cache restarts\n",
+	       (unsigned long long)atomic_load(&runs_sent),
+	       (unsigned long long)atomic_load(&inbox_runs),
+	       (unsigned long long)atomic_load(&inbox_freed),
+	       (unsigned long long)atomic_load(&runs_rescued),
+	       (unsigned long long)atomic_load(&restarts));
 
 	expect_eq(atomic_load(&corrupt), 0);
 	expect_eq(bad_cp, 0);
@@ -627,6 +687,10 @@ TEST(cross_thread_release_returns_every_block)
 			expect_true(atomic_load(&modes[m]) > 0);
 		expect_true(atomic_load(&given_back) > 0);
 		expect_true(atomic_load(&spares) > 0);
+		expect_true(atomic_load(&runs_sent) > 0);
+		expect_true(atomic_load(&inbox_runs) > 0);
+		expect_true(atomic_load(&inbox_freed) > 0);
+		expect_true(atomic_load(&restarts) > 0);
 	}
 	if (took >= 0.5)
 		expect_true(checkpoints > 0);

@@ -132,7 +132,7 @@ static void do_stale_after_recycle(void)
  * of the current block would otherwise vanish into the bias. */
 static void do_owner_double_release(void)
 {
-	uint64_t a[4];
+	uint64_t a[4] = { 0 };
 
 	xfrag_cache__alloc_burst(c, 2048, a, 4);
 	expect_at(a[1], BLK - 2 * 2048);
@@ -158,6 +158,38 @@ static void do_stale_after_spare(void)
 	xfrag_cache__alloc_burst(c, 2048, b, 32); /* block 1's rest, then the spare */
 	expect_at(b[31], BLK - 2048);
 	xfrag_umem__release(u, a[1]);
+}
+
+/* A releaser's runs are checked when released, not when applied. */
+static void do_releaser_double_release(void)
+{
+	struct xfrag_releaser *r = xfrag_releaser__create(u, NULL);
+	uint64_t a[4] = { 0 };
+
+	xfrag_cache__alloc_burst(c, 2048, a, 4);
+	expect_at(a[1], BLK - 2 * 2048);
+	xfrag_releaser__release_bulk(r, a, 4);
+	xfrag_releaser__release_bulk(r, a + 1, 1);
+}
+
+/*
+ * A block freed by the runs a cache took from its inbox becomes its spare
+ * and is carved again: a late release of a frag a drain dropped is stale.
+ */
+static void do_stale_after_inbox(void)
+{
+	struct xfrag_releaser *r = xfrag_releaser__create(u, NULL);
+	uint64_t a[33] = { 0 }, b[32];
+
+	xfrag_cache__alloc_burst(c, 2048, a, 33); /* block 0 whole, then block 1 */
+	expect_at(a[1], BLK - 2 * 2048);
+	xfrag_umem__drain(u, a[0], 2);            /* a holder of a[0] and a[1] */
+	xfrag_releaser__release_bulk(r, a + 2, 30);
+	if (xfrag_cache__reclaim(c) != 1 || c->spare != 0)
+		_exit(4);
+	xfrag_cache__alloc_burst(c, 2048, b, 32); /* block 1's rest, then block 0 */
+	expect_at(b[31], BLK - 2048);
+	xfrag_releaser__release_bulk(r, a + 1, 1);
 }
 
 static void do_correct_use(void)
@@ -194,6 +226,24 @@ static void do_correct_use(void)
 		xfrag_cache__alloc_burst(c, 2048, e, 32);
 		xfrag_cache__release_bulk(c, d + 32, 1);
 		xfrag_cache__release_bulk(c, e, 32);
+	}
+	{
+		/* Through a releaser: runs checked, applied by the cache. */
+		struct xfrag_releaser *r = xfrag_releaser__create(u, NULL);
+		struct xfrag_census cs;
+		uint64_t f[64], held;
+
+		xfrag_cache__alloc_burst(c, 2048, f, 64);
+		held = f[7];
+		xfrag_umem__ref(u, held);
+		xfrag_releaser__release_bulk(r, f, 64);
+		if (xfrag_census(u, &cs, NULL) || cs.in_transit != 64)
+			abort();
+		xfrag_cache__alloc_burst(c, 2048, f, 63); /* applies them */
+		xfrag_releaser__release_bulk(r, &held, 1);
+		xfrag_releaser__release_bulk(r, f, 63);
+		xfrag_releaser__destroy(r);
+		xfrag_cache__reclaim(c);
 	}
 	{
 		struct xfrag_census cs;
@@ -265,6 +315,17 @@ TEST(release_after_spare_reuse_aborts)
 	expect_true(dies_with(do_stale_after_spare, at("stale release of ", BLK - 2 * 2048)));
 }
 
+TEST(releaser_double_release_aborts)
+{
+	expect_true(dies_with(do_releaser_double_release,
+			      at("double release of ", BLK - 2 * 2048)));
+}
+
+TEST(release_after_inbox_reuse_aborts)
+{
+	expect_true(dies_with(do_stale_after_inbox, at("stale release of ", BLK - 2 * 2048)));
+}
+
 TEST(correct_use_passes)
 {
 	int status;
@@ -283,4 +344,5 @@ TEST_MAIN(T(double_release_aborts), T(release_of_unallocated_address_aborts),
 	  T(foreign_address_aborts), T(drain_underflow_aborts),
 	  T(double_release_in_bulk_aborts), T(release_after_recycle_aborts),
 	  T(owner_double_release_aborts), T(release_after_spare_reuse_aborts),
+	  T(releaser_double_release_aborts), T(release_after_inbox_reuse_aborts),
 	  T(correct_use_passes))

@@ -80,6 +80,26 @@ static int32_t refcnt(struct xfrag_umem *u, uint32_t blk)
 				   r_, m_, (pool), (current), (spare), (pinned), (refs)); \
 	} while (0)
 
+/* The same, with the places batched release adds: blocks a cache's inbox
+ * freed (stock) and references still in releasers' rings. */
+#define expect_census_rel(u, pool, current, spare, stock, pinned, refs, transit) \
+	do {                                                                   \
+		struct xfrag_census cs_;                                       \
+		char m_[400];                                                  \
+		int r_ = xfrag_census((u), &cs_, NULL);                        \
+                                                                               \
+		xfrag_census_format(&cs_, m_, sizeof(m_));                     \
+		if (r_ || cs_.blocks[XFRAG_PLACE_POOL] != (pool) ||            \
+		    cs_.blocks[XFRAG_PLACE_CURRENT] != (current) ||            \
+		    cs_.blocks[XFRAG_PLACE_SPARE] != (spare) ||                \
+		    cs_.blocks[XFRAG_PLACE_STOCK] != (stock) ||                \
+		    cs_.blocks[XFRAG_PLACE_PINNED] != (pinned) ||              \
+		    cs_.live_refs != (refs) || cs_.in_transit != (transit))    \
+			test_fail_(__FILE__, __LINE__,                         \
+				   "census %d: %s; want pool %u current %u spare %u stock %u pinned %u, %u refs, %u in transit", \
+				   r_, m_, (pool), (current), (spare), (stock), (pinned), (refs), (transit)); \
+	} while (0)
+
 TEST(carve_order_and_alignment)
 {
 	struct xfrag_umem *u = mk_umem(4, BLK);
@@ -665,6 +685,480 @@ TEST(hugepage_policy)
 	xfrag_umem__destroy(u);
 }
 
+/*
+ * Run detection in bulk release, at every place a block change can fall:
+ * the vector groups (32, then 16 handles), their first and last pair, the
+ * scalar tail. Blocks are detached and hold one extra reference each, so
+ * no release is the last one: each run is exactly one atomic subtraction,
+ * and each block's count comes back to where it was only if the runs gave
+ * each block exactly its own frags.
+ */
+TEST(bulk_release_finds_every_block_change)
+{
+	enum { NB = 6, PER = 32, MAXN = 3 * 32 + 16 + 7 };
+	struct xfrag_umem *u = mk_umem(NB, 64 << 10);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	uint64_t frag[NB][PER], a[MAXN];
+	uint64_t rnd = 0x2545F4914F6CDD1Dull;
+	int b, i, round;
+
+	assert_true(c);
+	for (b = 0; b < NB; b++)
+		assert_eq(xfrag_cache__alloc_burst(c, 2048, frag[b], PER), PER);
+	xfrag_cache__flush(c); /* every block detached: count = its frags */
+	for (b = 0; b < NB; b++)
+		expect_eq(xfrag_umem__ref(u, frag[b][0]), 0);
+	for (round = 0; round < 3000; round++) {
+		int32_t want[NB] = { 0 };
+		unsigned int n = 1 + (unsigned int)(round % MAXN), runs = 0, k = 0;
+		int cur = -1;
+
+		/* Pieces of random length from random blocks, each frag at
+		 * most once per round; a piece from another block than the last
+		 * one starts a run (a block may come back later: a new run).
+		 * Capacity (NB * (PER - 1)) exceeds MAXN: it always ends. */
+		while (k < n) {
+			unsigned int len;
+			int nb;
+
+			rnd = rnd * 6364136223846793005ull + 1442695040888963407ull;
+			len = 1 + (unsigned int)((rnd >> 33) % 40);
+			nb = (int)((rnd >> 20) % NB);
+			if (len > n - k)
+				len = n - k;
+			if (len > (unsigned int)(PER - 1 - want[nb]))
+				len = (unsigned int)(PER - 1 - want[nb]);
+			if (!len)
+				continue;
+			for (i = 0; i < (int)len; i++)
+				a[k++] = frag[nb][1 + want[nb] + i];
+			want[nb] += (int32_t)len;
+			runs += nb != cur;
+			cur = nb;
+		}
+		/* One more reference on each, for the release to drop. */
+		for (i = 0; i < (int)n; i++)
+			expect_eq(xfrag_umem__ref(u, a[i]), 0);
+		expect_eq(xfrag_umem__release_bulk(u, a, n), runs);
+		for (b = 0; b < NB; b++)
+			expect_eq(refcnt(u, (uint32_t)(frag[b][0] / (64 << 10))), PER + 1);
+		if (test_failures)
+			break;
+	}
+	for (b = 0; b < NB; b++) {
+		xfrag_umem__release(u, frag[b][0]);
+		xfrag_umem__release_bulk(u, frag[b], PER);
+	}
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), NB);
+	xfrag_umem__destroy(u);
+}
+
+/*
+ * The burst carve, in pieces of every length from one to three blocks and
+ * with sizes changing between bursts (the per-size count of a whole block
+ * is remembered): handles are back to back from each block's end, never
+ * overlap, and the bias counts them.
+ */
+TEST(alloc_burst_pieces_and_sizes)
+{
+	struct xfrag_umem *u = mk_umem(16, 16 << 10);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	static const uint32_t sizes[] = { 2048, 3000, 2048, 64, 4096, 1000, 2048 };
+	uint64_t a[40];
+	unsigned int s, n, i;
+
+	assert_true(c);
+	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		for (n = 1; n <= 40; n += 3) {
+			uint64_t allocs = xfrag_cache__allocs(c);
+			int got = xfrag_cache__alloc_burst(c, sizes[s], a, n);
+
+			assert_eq(got, (int)n);
+			expect_eq(xfrag_cache__allocs(c), allocs + n);
+			for (i = 0; i < n; i++) {
+				/* inside one block, below the previous frag of
+				 * the same block, or at the top of a new one */
+				expect_eq(a[i] / (16 << 10), (a[i] + sizes[s] - 1) / (16 << 10));
+				if (i && a[i] / (16 << 10) == a[i - 1] / (16 << 10))
+					expect_eq(a[i], a[i - 1] - sizes[s]);
+				else if (i)
+					expect_eq((a[i] + sizes[s]) % (16 << 10), 0);
+			}
+			xfrag_cache__release_bulk(c, a, n);
+			if (test_failures)
+				goto out;
+		}
+	}
+out:
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 16);
+	expect_census(u, 16u, 0u, 0u, 0u, 0u);
+	xfrag_umem__destroy(u);
+}
+
+/* Make the cache's bias @bias as if it had carved that much more (the
+ * count follows; the allocation total is kept as it was). */
+static void age_bias(struct xfrag_umem *u, struct xfrag_cache *c, uint32_t bias)
+{
+	c->given_back += (uint64_t)((int64_t)bias - (int64_t)c->bias);
+	atomic_store(&xfrag_umem__hot(u)->blocks[c->block].refcnt, (int32_t)bias);
+	c->bias = bias;
+}
+
+/*
+ * Reuse in place neither drains nor writes the block: the count and the
+ * bias carry on. Only when the bias runs low is it topped up (no frag
+ * live: a plain store of a fresh count).
+ */
+TEST(reuse_in_place_keeps_the_count)
+{
+	struct xfrag_umem *u = mk_umem(2, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	uint64_t a[32];
+
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 32), 32); /* block 0 whole */
+	xfrag_umem__release_bulk(u, a, 32);
+	expect_eq(refcnt(u, 0), XFRAG_BIAS - 32);
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 32), 32); /* in place */
+	expect_eq(a[0], BLK - 2048);
+	expect_eq(c->reuse_in_place, 1);
+	expect_eq(c->drains, 0);
+	expect_eq(c->bias, XFRAG_BIAS - 64);
+	expect_eq(refcnt(u, 0), XFRAG_BIAS - 32);
+	expect_census(u, 1u, 1u, 0u, 0u, 32u);
+	xfrag_umem__release_bulk(u, a, 32);
+	/* Age the bias to the top-up mark, then below it. */
+	age_bias(u, c, XFRAG_BIAS_LOW);
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 32), 32);
+	expect_eq(c->bias, XFRAG_BIAS_LOW - 32);
+	expect_eq(refcnt(u, 0), XFRAG_BIAS_LOW);
+	xfrag_umem__release_bulk(u, a, 32);
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 32), 32);
+	expect_eq(c->bias, XFRAG_BIAS - 32);
+	expect_eq(refcnt(u, 0), XFRAG_BIAS);
+	expect_eq(c->reuse_in_place, 3);
+	expect_eq(xfrag_cache__allocs(c), 4 * 32);
+	expect_census(u, 1u, 1u, 0u, 0u, 32u);
+	/* The single-frag path tops it up the same way. */
+	xfrag_umem__release_bulk(u, a, 32);
+	age_bias(u, c, XFRAG_BIAS_LOW - 1);
+	c->offset = 0;
+	assert_eq(xfrag_cache__alloc(c, 2048, 0, &a[0]), 0);
+	expect_eq(c->bias, XFRAG_BIAS - 1);
+	expect_eq(refcnt(u, 0), XFRAG_BIAS);
+	xfrag_umem__release(u, a[0]);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 2);
+	xfrag_umem__destroy(u);
+}
+
+/* Every public call takes NULL without crashing (issue 10). */
+TEST(null_arguments)
+{
+	struct xfrag_umem *u = mk_umem(2, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	struct xfrag_umem_stats s;
+	uint64_t a = 0;
+
+	assert_true(c);
+	expect_eq(xfrag_cache__alloc(NULL, 64, 0, &a), -EINVAL);
+	expect_eq(a, XFRAG_NO_ADDR);
+	expect_eq(xfrag_cache__alloc(c, 64, 0, NULL), -EINVAL);
+	expect_eq(xfrag_cache__alloc_burst(NULL, 64, &a, 1), -EINVAL);
+	expect_eq(xfrag_cache__alloc_burst(c, 64, NULL, 1), -EINVAL);
+	expect_eq(xfrag_cache__alloc_bulk(NULL, 64, &a, 1), -EINVAL);
+	expect_eq(xfrag_cache__alloc_bulk(c, 64, NULL, 1), -EINVAL);
+	expect_eq(xfrag_cache__allocs(c), 0);
+	expect_eq(xfrag_cache__allocs(NULL), 0);
+	assert_eq(xfrag_cache__alloc(c, 64, 0, &a), 0);
+	expect_eq(xfrag_umem__release(NULL, a), 0);
+	expect_eq(xfrag_umem__release_bulk(NULL, &a, 1), 0);
+	expect_eq(xfrag_umem__release_bulk(u, NULL, 1), 0);
+	expect_eq(xfrag_cache__release_bulk(NULL, &a, 1), 0);
+	expect_eq(xfrag_cache__release_bulk(c, NULL, 1), 0);
+	expect_eq(xfrag_umem__drain(NULL, a, 1), 0);
+	expect_eq(xfrag_umem__ref(NULL, a), -EINVAL);
+	expect_true(xfrag_umem__ptr(NULL, a) == NULL);
+	expect_true(xfrag_umem__area(NULL) == NULL);
+	expect_eq(xfrag_umem__block_of(NULL, a), XFRAG_NO_BLOCK);
+	expect_eq(xfrag_umem__stats(NULL, &s), -EINVAL);
+	expect_eq(xfrag_umem__stats(u, NULL), -EINVAL);
+	xfrag_cache__flush(NULL);
+	/* Nothing above touched the frag: one release frees it. */
+	expect_eq(refcnt(u, 0), XFRAG_BIAS);
+	xfrag_umem__release(u, a);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 2);
+	xfrag_umem__destroy(u);
+}
+
+/* 0xFFFF is how the block table says "free": no cache may use it. */
+TEST(cache_id_no_owner_refused)
+{
+	struct xfrag_umem *u = mk_umem(2, BLK);
+	XFRAG_OPTS(xfrag_cache_opts, co, .id = XFRAG_NO_OWNER);
+	struct xfrag_cache *c;
+
+	errno = 0;
+	c = xfrag_cache__create(u, &co);
+	expect_true(c == NULL);
+	expect_eq(errno, EINVAL);
+	xfrag_cache__destroy(c);
+	co.id = XFRAG_NO_OWNER - 1;
+	c = xfrag_cache__create(u, &co);
+	expect_true(c != NULL);
+	xfrag_cache__destroy(c);
+	xfrag_umem__destroy(u);
+}
+
+/*
+ * A releaser touches no count: its runs wait in its ring until the carving
+ * cache takes them, on its own thread. The current block's runs go back
+ * into the bias, a detached block's last ones free it into the cache's
+ * spare, and the next burst carves both again without the pool.
+ */
+TEST(releaser_runs_go_to_the_carving_cache)
+{
+	struct xfrag_umem *u = mk_umem(8, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	struct xfrag_releaser *r = xfrag_releaser__create(u, NULL);
+	uint64_t a[64], b[64];
+
+	assert_true(c && r);
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 64), 64); /* blocks 0, 1 */
+	expect_eq(xfrag_releaser__release_bulk(r, a, 64), 0);
+	expect_eq(refcnt(u, 0), 32);         /* detached: still its 32 */
+	expect_eq(refcnt(u, 1), XFRAG_BIAS); /* current: untouched */
+	expect_census_rel(u, 6u, 1u, 0u, 0u, 1u, 0u, 64u);
+	expect_eq(blocks_free(u), 6);
+	expect_eq(xfrag_cache__reclaim(c), 2);
+	expect_eq(c->inbox_runs, 2);
+	expect_eq(c->inbox_freed, 1);
+	expect_eq(c->spare, 0);
+	expect_eq(c->bias, XFRAG_BIAS); /* block 1 whole again */
+	expect_eq(refcnt(u, 0), 0);
+	expect_census_rel(u, 6u, 1u, 1u, 0u, 0u, 0u, 0u);
+	expect_eq(xfrag_cache__reclaim(c), 0);
+	/* Block 1 in place, then the spare: no pool. */
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, b, 64), 64);
+	expect_eq(b[0], 2 * BLK - 2048);
+	expect_eq(b[32], BLK - 2048);
+	expect_eq(c->pool_takes, 2);
+	expect_eq(c->reuse_in_place, 1);
+	/* Without reclaim, the refill applies the runs by itself. */
+	expect_eq(xfrag_releaser__release_bulk(r, b, 64), 0);
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 64), 64);
+	expect_eq(c->pool_takes, 2);
+	expect_eq(c->inbox_runs, 4);
+	expect_eq(xfrag_cache__allocs(c), 192);
+	xfrag_releaser__release_bulk(r, a, 64);
+	xfrag_releaser__destroy(r);
+	/* Runs still in a live cache's ring are the cache's to apply. */
+	expect_census_rel(u, 6u, 1u, 0u, 0u, 1u, 0u, 64u);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 8);
+	expect_census_rel(u, 8u, 0u, 0u, 0u, 0u, 0u, 0u);
+	xfrag_umem__destroy(u);
+}
+
+/*
+ * Freed blocks pile up newest first: the spare, then a stock of four, the
+ * oldest to the pool beyond that. Refills take the newest.
+ */
+TEST(releaser_stock_newest_first)
+{
+	struct xfrag_umem *u = mk_umem(12, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	struct xfrag_releaser *r = xfrag_releaser__create(u, NULL);
+	uint64_t a[7][32], x;
+	int i;
+
+	assert_true(c && r);
+	for (i = 0; i < 7; i++)
+		assert_eq(xfrag_cache__alloc_burst(c, 2048, a[i], 32), 32);
+	assert_eq(xfrag_cache__alloc(c, 64, 0, &x), 0); /* blocks 0..6 detached */
+	for (i = 0; i < 7; i++)
+		expect_eq(xfrag_releaser__release_bulk(r, a[i], 32), 0);
+	expect_eq(xfrag_cache__reclaim(c), 7);
+	/* 6 freed last: the spare; 2..5 the stock; 0 and 1 back to the pool */
+	expect_eq(c->spare, 6);
+	expect_eq(c->nstock, XFRAG_STOCK);
+	expect_eq(c->stock[0], 2);
+	expect_eq(c->stock[XFRAG_STOCK - 1], 5);
+	expect_eq(c->inbox_atomics, 2);
+	expect_census_rel(u, 6u, 1u, 1u, 4u, 0u, 1u, 0u);
+	/* Whole-block frags, kept live: each refill takes the next one. */
+	for (i = 6; i >= 2; i--) {
+		assert_eq(xfrag_cache__alloc(c, BLK, 0, &a[i][0]), 0);
+		expect_eq(a[i][0] / BLK, (uint64_t)i);
+	}
+	expect_eq(c->pool_takes, 8);
+	for (i = 6; i >= 2; i--)
+		xfrag_umem__release(u, a[i][0]);
+	xfrag_umem__release(u, x);
+	xfrag_releaser__destroy(r);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 12);
+	expect_census(u, 12u, 0u, 0u, 0u, 0u);
+	xfrag_umem__destroy(u);
+}
+
+/* A full ring (64 runs the cache did not take yet) releases directly. */
+TEST(releaser_full_ring_releases_directly)
+{
+	struct xfrag_umem *u = mk_umem(4, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	struct xfrag_releaser *r = xfrag_releaser__create(u, NULL);
+	uint64_t a[32], b[32], run[2];
+	unsigned int i, at = 0;
+
+	assert_true(c && r);
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 32), 32); /* block 0 */
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, b, 32), 32); /* block 1 */
+	/* 80 runs of one frag each, alternating blocks, holding an extra
+	 * reference on each so that none is a block's last. */
+	for (i = 0; i < 40; i++) {
+		run[0] = a[i % 32];
+		run[1] = b[i % 32];
+		xfrag_umem__ref(u, run[0]);
+		xfrag_umem__ref(u, run[1]);
+		at += xfrag_releaser__release_bulk(r, run, 2);
+	}
+	expect_eq(at, 80 - 64);
+	expect_eq(refcnt(u, 0), 32 + 40 - 8); /* 8 of block 0's went direct */
+	expect_eq(xfrag_cache__reclaim(c), 64);
+	expect_eq(refcnt(u, 0), 32);
+	/* Block 1's 32 runs went back into the bias, its 8 direct ones off
+	 * the count: 32 frags live either way. */
+	expect_eq(c->bias, XFRAG_BIAS);
+	expect_eq(refcnt(u, 1), XFRAG_BIAS + 32);
+	xfrag_releaser__release_bulk(r, a, 32);
+	xfrag_releaser__release_bulk(r, b, 32);
+	xfrag_releaser__destroy(r);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 4);
+	expect_census(u, 4u, 0u, 0u, 0u, 0u);
+	xfrag_umem__destroy(u);
+}
+
+/*
+ * A cache that goes applies what it was sent; after that, its frags are
+ * released directly. Runs that reach a dead slot's ring anyway (sent while
+ * the cache died: made here by hand) are applied by the releaser when it
+ * sees a cache went, by its flush, or by the slot's next cache.
+ */
+TEST(releaser_outlives_the_cache)
+{
+	struct xfrag_umem *u = mk_umem(8, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL), *c2;
+	struct xfrag_releaser *r = xfrag_releaser__create(u, NULL);
+	uint64_t a[64];
+	uint8_t slot;
+	int how;
+
+	assert_true(c && r);
+	slot = c->slot;
+	expect_ne(slot, XFRAG_NO_SLOT);
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 64), 64);
+	expect_eq(xfrag_releaser__release_bulk(r, a, 16), 0);
+	xfrag_cache__destroy(c); /* applies the 16 */
+	expect_census_rel(u, 6u, 0u, 0u, 0u, 2u, 48u, 0u);
+	expect_eq(xfrag_releaser__release_bulk(r, a + 16, 8), 1); /* direct */
+	expect_census_rel(u, 6u, 0u, 0u, 0u, 2u, 40u, 0u);
+	/* A releaser that saw the slot live just before it died sends a[24],
+	 * then a[25], then a[32] to the dead slot's ring. */
+	for (how = 0; how < 3; how++) {
+		static const int which[3] = { 24, 25, 32 };
+		static const uint32_t live[3] = { 39, 38, 31 };
+		uint32_t pool = how < 2 ? 6 : 7;
+
+		atomic_store(&u->slot_live[slot], 1);
+		expect_eq(xfrag_releaser__release_bulk(r, a + which[how], 1), 0);
+		atomic_store(&u->slot_live[slot], 0);
+		expect_census_rel(u, pool, 0u, 0u, 0u, 8u - pool, live[how], 1u);
+		if (how == 0) {
+			xfrag_releaser__flush(r);
+		} else if (how == 1) {
+			/* as if the cache died after our look; the next call
+			 * applies a[25] before its own a[26..31], block 0's
+			 * last (no atomic: the shortcut) */
+			atomic_fetch_add(&u->deaths, 1);
+			expect_eq(xfrag_releaser__release_bulk(r, a + 26, 6), 0);
+			pool = 7;
+		} else {
+			c2 = xfrag_cache__create(u, NULL); /* takes the slot */
+			expect_eq(c2->slot, slot);
+			xfrag_cache__destroy(c2);
+		}
+		expect_census_rel(u, pool, 0u, 0u, 0u, 8u - pool, how == 1 ? 32u : live[how], 0u);
+	}
+	xfrag_umem__release_bulk(u, a + 33, 31);
+	xfrag_releaser__destroy(r);
+	expect_eq(blocks_free(u), 8);
+	expect_census(u, 8u, 0u, 0u, 0u, 0u);
+	xfrag_umem__destroy(u);
+}
+
+/* Beyond the inbox slots and the releaser rows, everything still works:
+ * directly. */
+TEST(releaser_and_slot_limits)
+{
+	struct xfrag_umem *u = mk_umem(4, BLK);
+	static struct xfrag_cache *cs[XFRAG_SLOTS + 1];
+	static struct xfrag_releaser *rs[XFRAG_RELEASERS + 1];
+	uint64_t a;
+	int i;
+
+	for (i = 0; i <= XFRAG_SLOTS; i++)
+		assert_true((cs[i] = xfrag_cache__create(u, NULL)) != NULL);
+	expect_eq(cs[XFRAG_SLOTS - 1]->slot, XFRAG_SLOTS - 1);
+	expect_eq(cs[XFRAG_SLOTS]->slot, XFRAG_NO_SLOT);
+	for (i = 0; i < XFRAG_RELEASERS; i++)
+		assert_true((rs[i] = xfrag_releaser__create(u, NULL)) != NULL);
+	errno = 0;
+	expect_true(xfrag_releaser__create(u, NULL) == NULL && errno == ENOSPC);
+	/* No slot: the release is direct (the block's last: the shortcut). */
+	assert_eq(xfrag_cache__alloc(cs[XFRAG_SLOTS], 64, 0, &a), 0);
+	xfrag_cache__flush(cs[XFRAG_SLOTS]);
+	expect_eq(xfrag_releaser__release_bulk(rs[0], &a, 1), 0);
+	expect_eq(rs[0]->runs_direct, 1);
+	expect_eq(blocks_free(u), 4);
+	/* A slot freed is taken again; a row freed too. */
+	xfrag_cache__destroy(cs[3]);
+	cs[3] = xfrag_cache__create(u, NULL);
+	expect_eq(cs[3]->slot, 3);
+	xfrag_releaser__destroy(rs[5]);
+	rs[5] = xfrag_releaser__create(u, NULL);
+	expect_true(rs[5] != NULL);
+	expect_eq(rs[5]->row, 5);
+	/* A cache made after a releaser: the releaser finds its ring. */
+	assert_eq(xfrag_cache__alloc(cs[3], 64, 0, &a), 0);
+	expect_eq(xfrag_releaser__release_bulk(rs[0], &a, 1), 0);
+	expect_eq(rs[0]->runs_sent, 1);
+	for (i = 0; i < XFRAG_RELEASERS; i++)
+		xfrag_releaser__destroy(rs[i]);
+	for (i = 0; i <= XFRAG_SLOTS; i++)
+		xfrag_cache__destroy(cs[i]);
+	expect_eq(blocks_free(u), 4);
+	expect_census(u, 4u, 0u, 0u, 0u, 0u);
+	/* NULL everywhere. */
+	expect_true(xfrag_releaser__create(NULL, NULL) == NULL && errno == EINVAL);
+	expect_eq(xfrag_releaser__release_bulk(NULL, &a, 1), 0);
+	expect_eq(xfrag_cache__reclaim(NULL), -EINVAL);
+	xfrag_releaser__flush(NULL);
+	xfrag_releaser__destroy(NULL);
+	{
+		struct {
+			struct xfrag_releaser_opts o;
+			uint64_t future;
+		} big = { .o = { .sz = sizeof(big) }, .future = 1 };
+		errno = 0;
+		expect_true(!xfrag_releaser__create(u, &big.o) && errno == EINVAL);
+	}
+	xfrag_umem__destroy(u);
+}
+
 TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
 	  T(reuse_in_place_when_all_released),
 	  T(refill_from_pool_and_last_release_recycles),
@@ -674,4 +1168,9 @@ TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
 	  T(unaligned_descriptor_addresses_release),
 	  T(pool_exhaustion_is_clean_and_recovers), T(alloc_bulk_all_or_nothing),
 	  T(extra_references), T(no_page_cross_carving), T(bad_arguments),
-	  T(defaults_and_stats), T(hugepage_policy))
+	  T(defaults_and_stats), T(hugepage_policy),
+	  T(bulk_release_finds_every_block_change), T(alloc_burst_pieces_and_sizes),
+	  T(reuse_in_place_keeps_the_count), T(null_arguments),
+	  T(cache_id_no_owner_refused), T(releaser_runs_go_to_the_carving_cache),
+	  T(releaser_stock_newest_first), T(releaser_full_ring_releases_directly),
+	  T(releaser_outlives_the_cache), T(releaser_and_slot_limits))

@@ -15,6 +15,14 @@ struct xfrag_cache *xfrag_cache__create(struct xfrag_umem *umem,
 		errno = EINVAL;
 		return NULL;
 	}
+	/* The block table says "free" with this id: stats would count the
+	 * cache's spare as a free block. */
+	if (OPTS_GET(opts, id, 0) == XFRAG_NO_OWNER) {
+		pr_err("frag cache id %u is reserved (XFRAG_NO_OWNER marks free blocks)",
+		       XFRAG_NO_OWNER);
+		errno = EINVAL;
+		return NULL;
+	}
 	c = aligned_alloc(XFRAG_CACHELINE, sizeof(*c));
 	if (!c) {
 		errno = ENOMEM;
@@ -24,6 +32,7 @@ struct xfrag_cache *xfrag_cache__create(struct xfrag_umem *umem,
 	c->umem = umem;
 	c->block = XFRAG_NO_BLOCK;
 	c->spare = XFRAG_NO_BLOCK;
+	c->slot = XFRAG_NO_SLOT;
 	c->id = OPTS_GET(opts, id, 0);
 	c->debug = umem->hot.debug;
 	c->max_size = umem->block_size;
@@ -40,8 +49,17 @@ struct xfrag_cache *xfrag_cache__create(struct xfrag_umem *umem,
 	return c;
 }
 
+/* Fold the current block's carving into the totals: bias = BIAS - allocs
+ * + given_back over the block's life (reuse in place continues it). */
+static inline void fold_allocs(struct xfrag_cache *c)
+{
+	c->allocs += (uint64_t)((int64_t)XFRAG_BIAS - (int64_t)c->bias +
+				(int64_t)c->given_back);
+	c->given_back = 0;
+}
+
 /* Hand back the references the cache holds; returns the count left. */
-static int32_t cache_drain(struct xfrag_cache *c)
+static inline int32_t cache_drain(struct xfrag_cache *c)
 {
 	struct xfrag_block *b = &c->umem->hot.blocks[c->block];
 	int32_t left;
@@ -51,9 +69,7 @@ static int32_t cache_drain(struct xfrag_cache *c)
 	 * counted in `bias` and releases on `refcnt`; subtracting the bias we
 	 * still hold reconciles them. Zero means every frag was released.
 	 */
-	c->allocs += (uint64_t)((int64_t)XFRAG_BIAS - (int64_t)c->bias +
-				(int64_t)c->given_back);
-	c->given_back = 0;
+	fold_allocs(c);
 	c->drains++;
 	left = atomic_fetch_sub_explicit(&b->refcnt, (int32_t)c->bias,
 					 memory_order_acq_rel) -
@@ -62,51 +78,62 @@ static int32_t cache_drain(struct xfrag_cache *c)
 	return left;
 }
 
-static void cache_take(struct xfrag_cache *c, uint32_t blk)
+static inline void cache_take(struct xfrag_cache *c, uint32_t blk)
 {
 	struct xfrag_umem *u = c->umem;
+	struct xfrag_block *b = &u->hot.blocks[blk];
 
-	/* We own every reference: a plain store is enough. */
-	atomic_store_explicit(&u->hot.blocks[blk].refcnt, XFRAG_BIAS,
-			      memory_order_relaxed);
-	atomic_store_explicit(&u->hot.blocks[blk].owner, c->id,
-			      memory_order_relaxed);
+	/* We own every reference: plain stores are enough. */
+	atomic_store_explicit(&b->refcnt, XFRAG_BIAS, memory_order_relaxed);
+	atomic_store_explicit(&b->owner, c->id, memory_order_relaxed);
+	/* Releasers read it for every run: write it only when it changes. */
+	if (atomic_load_explicit(&u->slot_of[blk], memory_order_relaxed) != c->slot)
+		atomic_store_explicit(&u->slot_of[blk], c->slot, memory_order_relaxed);
 	c->block = blk;
 	c->base = (uint64_t)blk << u->hot.block_shift;
 	c->offset = u->block_size;
 	c->bias = XFRAG_BIAS;
 }
 
-__attribute__((noinline)) int __xfrag_cache_refill(struct xfrag_cache *c)
+/* The block is left with live frags (or there is none): give it up, and
+ * take the spare or a block from the pool. A drain that finds every frag
+ * back after all keeps the block. */
+__attribute__((noinline)) int __xfrag_cache_refill_slow(struct xfrag_cache *c)
 {
 	struct xfrag_umem *u = c->umem;
-	uint32_t blk;
+	uint32_t blk = c->block;
 
-	if (c->block != XFRAG_NO_BLOCK) {
-		struct xfrag_block *b = &u->hot.blocks[c->block];
+	/*
+	 * Runs releasers sent: the current block's go back into the bias (it
+	 * may be whole again: reuse in place), detached blocks whose last
+	 * references they carry become our spare and stock. Only when the
+	 * spare and the stock are used up: reading the rings costs a miss or
+	 * two on lines the releasers write, so take many runs at a time.
+	 */
+	if (c->slot != XFRAG_NO_SLOT && c->spare == XFRAG_NO_BLOCK && !c->nstock &&
+	    atomic_load_explicit(&u->nrows, memory_order_relaxed) &&
+	    xfrag_inbox_drain(c) && blk != XFRAG_NO_BLOCK &&
+	    c->bias >= XFRAG_BIAS_LOW &&
+	    atomic_load_explicit(&u->hot.blocks[blk].refcnt, memory_order_acquire) ==
+		    (int32_t)c->bias) {
+		c->refills++;
+		c->reuse_in_place++;
+		c->offset = u->block_size;
+		if (xfrag_unlikely(c->debug))
+			xfrag_debug_recycled(u, blk);
+		return 0;
+	}
+	if (blk != XFRAG_NO_BLOCK) {
 		int32_t left;
 
 		c->refills++;
-		/*
-		 * If the count equals our bias, no frag of the block is live:
-		 * nobody else can touch it, so skip the atomic drain (the
-		 * page_pool shortcut again) and reuse it in place.
-		 */
-		if (atomic_load_explicit(&b->refcnt, memory_order_acquire) ==
-		    (int32_t)c->bias) {
-			c->allocs += (uint64_t)((int64_t)XFRAG_BIAS - (int64_t)c->bias +
-						(int64_t)c->given_back);
-			c->given_back = 0;
-			left = 0;
-		} else {
-			left = cache_drain(c);
-		}
+		left = cache_drain(c);
 		if (left == 0) {
-			/* Reuse in place: the hottest block there is. */
+			/* Released while we looked: reuse in place too. */
 			c->reuse_in_place++;
 			if (xfrag_unlikely(c->debug))
-				xfrag_debug_recycled(u, c->block);
-			cache_take(c, c->block);
+				xfrag_debug_recycled(u, blk);
+			cache_take(c, blk);
 			return 0;
 		}
 		if (xfrag_unlikely(left < 0))
@@ -115,9 +142,12 @@ __attribute__((noinline)) int __xfrag_cache_refill(struct xfrag_cache *c)
 		c->block = XFRAG_NO_BLOCK;
 		c->offset = 0;
 	}
+	/* The most recently freed first: the spare, then the stock. */
 	if (c->spare != XFRAG_NO_BLOCK) {
 		blk = c->spare;
 		c->spare = XFRAG_NO_BLOCK;
+	} else if (c->nstock) {
+		blk = c->stock[--c->nstock];
 	} else {
 		blk = xfrag_pool_pop(u);
 		if (blk == XFRAG_NO_BLOCK) {
@@ -130,14 +160,101 @@ __attribute__((noinline)) int __xfrag_cache_refill(struct xfrag_cache *c)
 	return 0;
 }
 
+/*
+ * The current block ran out. The reuse in place of alloc_burst's inline
+ * check again, for the other callers and for what it leaves here: a
+ * bias to top up (with no frag live the count is ours alone, a plain
+ * store) and debug_frags' bookkeeping.
+ */
+__attribute__((noinline)) int __xfrag_cache_refill(struct xfrag_cache *c)
+{
+	uint32_t blk = c->block;
+
+	if (blk == XFRAG_NO_BLOCK)
+		return __xfrag_cache_refill_slow(c);
+	/*
+	 * If the count equals our bias, no frag of the block is live: nobody
+	 * else can touch it, so skip the atomic drain (the page_pool shortcut
+	 * again) and carve it again (reuse in place: the hottest block there
+	 * is). The count and the bias stay as they are: no write to the
+	 * block's line.
+	 */
+	if (atomic_load_explicit(&c->umem->hot.blocks[blk].refcnt,
+				 memory_order_acquire) != (int32_t)c->bias)
+		return __xfrag_cache_refill_slow(c);
+	c->refills++;
+	c->reuse_in_place++;
+	c->offset = c->umem->block_size;
+	if (xfrag_unlikely(c->bias < XFRAG_BIAS_LOW || c->debug)) {
+		if (c->bias < XFRAG_BIAS_LOW) {
+			fold_allocs(c);
+			cache_take(c, blk);
+		}
+		if (c->debug)
+			xfrag_debug_recycled(c->umem, blk);
+	}
+	return 0;
+}
+
+/*
+ * alloc_burst's loop for page-bounded caches (no chunk may straddle a 4 KiB
+ * page: zero-copy without hugepages) and for debug_frags, out of line so
+ * that the common loop stays small. One bias update per block here too.
+ */
+int __xfrag_cache_alloc_burst(struct xfrag_cache *c, uint32_t size,
+			      uint64_t *addrs, unsigned int n)
+{
+	unsigned int i = 0, start, k;
+
+	while (i < n) {
+		uint32_t off = c->offset;
+		const uint64_t base = c->base;
+
+		start = i;
+		if (!c->page_mask) {
+			uint32_t cnt = off / size;
+
+			if (cnt > n - i)
+				cnt = n - i;
+			__xfrag_carve_run(addrs + i, base + off, size, cnt);
+			i += cnt;
+			off -= cnt * size;
+		} else {
+			while (i < n && off >= size) {
+				uint32_t o = off - size;
+
+				if ((o ^ (off - 1)) & c->page_mask) {
+					o = (off - 1) & c->page_mask;
+					if (o < size)
+						break;
+					o -= size;
+				}
+				off = o;
+				addrs[i++] = base + off;
+			}
+		}
+		c->offset = off;
+		c->bias -= i - start;
+		if (i < n && __xfrag_cache_refill(c))
+			break;
+	}
+	if (xfrag_unlikely(c->debug))
+		for (k = 0; k < i; k++)
+			__xfrag_debug_alloc(c, addrs[k], size);
+	return (int)i;
+}
+
 void xfrag_cache__flush(struct xfrag_cache *c)
 {
 	if (!c)
 		return;
+	xfrag_inbox_drain(c);
 	if (c->spare != XFRAG_NO_BLOCK) {
 		__xfrag_block_recycle(c->umem, c->spare);
 		c->spare = XFRAG_NO_BLOCK;
 	}
+	while (c->nstock)
+		__xfrag_block_recycle(c->umem, c->stock[--c->nstock]);
 	if (c->block == XFRAG_NO_BLOCK)
 		return;
 	if (cache_drain(c) == 0)
@@ -173,6 +290,7 @@ int xfrag_cache_register(struct xfrag_umem *u, struct xfrag_cache *c)
 		u->caches_cap = cap;
 	}
 	u->caches[u->ncaches++] = c;
+	xfrag_slot_claim(u, c);
 out:
 	pthread_mutex_unlock(&u->caches_lock);
 	return err;
@@ -183,6 +301,7 @@ void xfrag_cache_unregister(struct xfrag_umem *u, struct xfrag_cache *c)
 	uint32_t i;
 
 	pthread_mutex_lock(&u->caches_lock);
+	xfrag_slot_release(u, c);
 	for (i = 0; i < u->ncaches; i++)
 		if (u->caches[i] == c) {
 			u->caches[i] = u->caches[--u->ncaches];
@@ -194,7 +313,11 @@ void xfrag_cache_unregister(struct xfrag_umem *u, struct xfrag_cache *c)
 int xfrag_cache__alloc_bulk(struct xfrag_cache *c, uint32_t size,
 			    uint64_t *addrs, unsigned int n)
 {
-	int got = xfrag_cache__alloc_burst(c, size, addrs, n);
+	int got;
+
+	if (!c || !addrs)
+		return -EINVAL;
+	got = xfrag_cache__alloc_burst(c, size, addrs, n);
 
 	if (got < 0 || (unsigned int)got == n)
 		return got < 0 ? got : 0;

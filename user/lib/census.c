@@ -18,6 +18,7 @@ struct walk {
 	struct xfrag_census *cs;
 	uint8_t *claims; /* per block: how many times found (saturating) */
 	uint8_t *where;
+	int64_t *transit; /* per block: references in releasers' rings */
 };
 
 static void mark_bad(struct walk *w, uint32_t blk)
@@ -84,7 +85,7 @@ static void walk_pool(struct walk *w)
 	}
 }
 
-/* What each cache holds: its current block and its spare. */
+/* What each cache holds: its current block, its spare and its stock. */
 static void walk_caches(struct walk *w, uint8_t *held)
 {
 	struct xfrag_umem *u = w->u;
@@ -99,7 +100,8 @@ static void walk_caches(struct walk *w, uint8_t *held)
 		if (blk != XFRAG_NO_BLOCK) {
 			claim(w, blk, XFRAG_PLACE_CURRENT);
 			if (blk < w->cs->nblocks) {
-				int64_t live = (int64_t)count_of(w, blk) - c->bias;
+				int64_t live = (int64_t)count_of(w, blk) - c->bias -
+					       w->transit[blk];
 
 				held[blk] = 1;
 				if (live < 0 || c->base != (uint64_t)blk << u->hot.block_shift ||
@@ -116,14 +118,27 @@ static void walk_caches(struct walk *w, uint8_t *held)
 			if (blk < w->cs->nblocks) {
 				held[blk] = 1;
 				/* stats tells a spare from a free block by its owner */
-				if (count_of(w, blk) != 0 ||
+				if (count_of(w, blk) != 0 || w->transit[blk] ||
 				    atomic_load_explicit(&u->hot.blocks[blk].owner,
 							 memory_order_relaxed) == XFRAG_NO_OWNER)
 					bad_count(w, blk);
 			}
 		}
-		/* A future per-cache return list: claim(w, blk, ...RETURNED)
-		 * for each block on it, here. */
+		/* Blocks its inbox freed, kept for its next refills: free
+		 * (count 0, nothing in transit) and still the cache's. */
+		for (uint32_t k = 0; k < c->nstock && k < XFRAG_STOCK; k++) {
+			blk = c->stock[k];
+			claim(w, blk, XFRAG_PLACE_STOCK);
+			if (blk < w->cs->nblocks) {
+				held[blk] = 1;
+				if (count_of(w, blk) != 0 || w->transit[blk] ||
+				    atomic_load_explicit(&u->hot.blocks[blk].owner,
+							 memory_order_relaxed) == XFRAG_NO_OWNER)
+					bad_count(w, blk);
+			}
+		}
+		if (c->nstock > XFRAG_STOCK)
+			w->cs->bad_links++;
 	}
 	pthread_mutex_unlock(&u->caches_lock);
 }
@@ -140,10 +155,16 @@ static void walk_pinned(struct walk *w, const uint8_t *held)
 			continue;
 		v = count_of(w, blk);
 		if (v > 0) {
+			/* Pinned by live frags, or by references on their way
+			 * to its cache in a releaser's ring. */
 			claim(w, blk, XFRAG_PLACE_PINNED);
-			w->cs->live_refs += (uint64_t)v;
-		} else if (v < 0 && w->claims[blk] == 0) {
-			bad_count(w, blk); /* in no place, and below zero */
+			if (v < w->transit[blk])
+				bad_count(w, blk);
+			else
+				w->cs->live_refs += (uint64_t)(v - w->transit[blk]);
+		} else if ((v < 0 || w->transit[blk]) && w->claims[blk] == 0) {
+			bad_count(w, blk); /* in no place, and below zero (or a
+					    * free block with runs in transit) */
 		}
 	}
 }
@@ -162,13 +183,13 @@ static void check_debug(struct walk *w)
 
 		switch (w->where[blk]) {
 		case XFRAG_PLACE_PINNED:
-			want = count_of(w, blk);
+			want = count_of(w, blk) - w->transit[blk];
 			break;
 		case XFRAG_PLACE_CURRENT:
 			for (i = 0; i < u->ncaches; i++)
 				if (u->caches[i]->block == blk)
 					want = (int64_t)count_of(w, blk) -
-					       u->caches[i]->bias;
+					       u->caches[i]->bias - w->transit[blk];
 			break;
 		default:
 			break;
@@ -181,26 +202,49 @@ static void check_debug(struct walk *w)
 	pthread_mutex_unlock(&u->caches_lock);
 }
 
+/* Small UMEMs (tests, fuzzers taking a census every few operations) need
+ * no allocation at all. */
+#define CENSUS_STACK 256
+
 int xfrag_census(struct xfrag_umem *u, struct xfrag_census *cs, uint8_t *where)
 {
 	struct walk w = { .u = u, .cs = cs };
-	uint8_t *held;
+	uint8_t small[3][CENSUS_STACK], *held;
+	int64_t small_transit[CENSUS_STACK];
 	uint32_t blk, n = u->hot.nblocks;
+	bool heap = n > CENSUS_STACK;
 
 	memset(cs, 0, sizeof(*cs));
 	cs->nblocks = n;
 	cs->first_bad = XFRAG_NO_BLOCK;
-	w.claims = calloc(n ? n : 1, 1);
-	held = calloc(n ? n : 1, 1);
-	w.where = where ? where : calloc(n ? n : 1, 1);
-	if (!w.claims || !held || !w.where) {
+	if (heap) {
+		w.claims = calloc(n, 1);
+		held = calloc(n, 1);
+		w.where = where ? where : calloc(n, 1);
+		w.transit = calloc(n, sizeof(*w.transit));
+	} else {
+		w.claims = memset(small[0], 0, n);
+		held = memset(small[1], 0, n);
+		w.where = where ? where : small[2];
+		w.transit = memset(small_transit, 0, n * sizeof(*w.transit));
+	}
+	if (!w.claims || !held || !w.where || !w.transit) {
 		free(w.claims);
 		free(held);
+		free(w.transit);
 		if (!where)
 			free(w.where);
 		return -ENOMEM;
 	}
 	memset(w.where, XFRAG_PLACE_NONE, n);
+
+	/* References released through releasers, not yet applied by their
+	 * caches: not live any more, still counted by the blocks. */
+	pthread_mutex_lock(&u->caches_lock);
+	xfrag_rings_pending(u, w.transit);
+	pthread_mutex_unlock(&u->caches_lock);
+	for (blk = 0; blk < n; blk++)
+		cs->in_transit += (uint64_t)w.transit[blk];
 
 	walk_pool(&w);
 	walk_caches(&w, held);
@@ -213,10 +257,13 @@ int xfrag_census(struct xfrag_umem *u, struct xfrag_census *cs, uint8_t *where)
 	cs->lost = cs->blocks[XFRAG_PLACE_NONE];
 	check_debug(&w);
 
-	free(w.claims);
-	free(held);
-	if (!where)
-		free(w.where);
+	if (heap) {
+		free(w.claims);
+		free(held);
+		free(w.transit);
+		if (!where)
+			free(w.where);
+	}
 	return cs->lost || cs->duplicated || cs->bad_counts || cs->bad_links ||
 			       cs->debug_mismatch ?
 		       -EUCLEAN :
@@ -228,7 +275,7 @@ const char *xfrag_place_name(unsigned int place)
 	static const char *const names[] = {
 		[XFRAG_PLACE_NONE] = "lost",       [XFRAG_PLACE_POOL] = "pool",
 		[XFRAG_PLACE_CURRENT] = "current", [XFRAG_PLACE_SPARE] = "spare",
-		[XFRAG_PLACE_PINNED] = "pinned",
+		[XFRAG_PLACE_PINNED] = "pinned",   [XFRAG_PLACE_STOCK] = "stock",
 	};
 
 	if (place == XFRAG_PLACE_MANY)
@@ -239,11 +286,12 @@ const char *xfrag_place_name(unsigned int place)
 int xfrag_census_format(const struct xfrag_census *cs, char *buf, size_t len)
 {
 	int n = snprintf(buf, len,
-			 "%u blocks, %u caches: pool %u current %u spare %u pinned %u (%llu frag refs) | lost %u duplicated %u bad counts %u bad links %u debug mismatch %u",
+			 "%u blocks, %u caches: pool %u current %u spare %u stock %u pinned %u (%llu frag refs, %llu in transit) | lost %u duplicated %u bad counts %u bad links %u debug mismatch %u",
 			 cs->nblocks, cs->caches, cs->blocks[XFRAG_PLACE_POOL],
 			 cs->blocks[XFRAG_PLACE_CURRENT], cs->blocks[XFRAG_PLACE_SPARE],
-			 cs->blocks[XFRAG_PLACE_PINNED],
-			 (unsigned long long)cs->live_refs, cs->lost, cs->duplicated,
+			 cs->blocks[XFRAG_PLACE_STOCK], cs->blocks[XFRAG_PLACE_PINNED],
+			 (unsigned long long)cs->live_refs,
+			 (unsigned long long)cs->in_transit, cs->lost, cs->duplicated,
 			 cs->bad_counts, cs->bad_links, cs->debug_mismatch);
 
 	if (n >= 0 && (size_t)n < len && cs->first_bad != XFRAG_NO_BLOCK)

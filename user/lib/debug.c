@@ -203,17 +203,25 @@ unsigned int __xfrag_debug_put(struct xfrag_umem *u, uint64_t addr,
 	return __xfrag_block_put(u, addr, count);
 }
 
-static unsigned int debug_put_bulk(struct xfrag_umem *u, struct xfrag_cache *c,
-				   const uint64_t *addrs, unsigned int n)
+void xfrag_debug_check_bulk(struct xfrag_umem *u, const uint64_t *addrs,
+			    unsigned int n)
 {
 	struct xfrag_debug *d = u->dbg;
-	uint32_t spare = c ? c->spare : XFRAG_NO_BLOCK;
-	unsigned int i, atomics;
+	unsigned int i;
 
 	pthread_mutex_lock(&d->lock);
 	for (i = 0; i < n; i++)
 		check_put(u, d, addrs[i], 1, false);
 	pthread_mutex_unlock(&d->lock);
+}
+
+static unsigned int debug_put_bulk(struct xfrag_umem *u, struct xfrag_cache *c,
+				   const uint64_t *addrs, unsigned int n)
+{
+	uint32_t spare = c ? c->spare : XFRAG_NO_BLOCK;
+	unsigned int atomics;
+
+	xfrag_debug_check_bulk(u, addrs, n);
 	atomics = __xfrag_release_runs(u, c, addrs, n);
 	/* A block that just became the spare will be carved again: its old
 	 * frags (some perhaps dropped by a drain) are stale from now on. */

@@ -31,8 +31,58 @@ xfrag_log(enum xfrag_log_level level, const char *fmt, ...);
  */
 struct xfrag_pool {
 	_Atomic uint64_t head __attribute__((aligned(XFRAG_CACHELINE)));
-	_Atomic uint64_t empty;
-	_Atomic uint64_t bad_release __attribute__((aligned(XFRAG_CACHELINE)));
+	/* Statistics, off the CAS line: a pop that finds the pool empty
+	 * must not slow down the pushes and pops of other queues. */
+	_Atomic uint64_t empty __attribute__((aligned(XFRAG_CACHELINE)));
+	_Atomic uint64_t bad_release;
+};
+
+/*
+ * Batched release (release.c). A releaser (one per releasing thread) does
+ * not touch the counts of other caches' blocks: it finds each run's block
+ * and the inbox slot of the cache that carved it (slot_of, written when a
+ * cache takes a block: read-mostly), and appends (block, count) to its own
+ * ring towards that cache. The cache applies its rings' runs when it
+ * refills, on its own thread and lines: a run of its current block goes
+ * back into the bias, a detached block's last references free it into the
+ * cache's stock. One ring per (releaser, cache slot), single producer and
+ * single consumer; a cache's leftovers when it dies are taken under
+ * caches_lock, by the dying cache, the next owner of the slot, or the
+ * releaser that put them there (it looks when `deaths` moves).
+ */
+#define XFRAG_SLOTS 128     /* caches with an inbox; more carve without one */
+#define XFRAG_NO_SLOT 0xff
+#define XFRAG_RELEASERS 64  /* releasers with rings; more release directly */
+#define XFRAG_RRING 64      /* runs in flight per (releaser, cache) */
+
+struct xfrag_run_msg {
+	uint32_t blk;
+	int32_t count;
+};
+
+struct xfrag_rring {
+	/* the releaser's line */
+	_Atomic uint32_t head __attribute__((aligned(XFRAG_CACHELINE)));
+	uint32_t prod;       /* runs written; head publishes them */
+	uint32_t tail_cache; /* the consumer's tail, as last read */
+	/* the consumer's line */
+	_Atomic uint32_t tail __attribute__((aligned(XFRAG_CACHELINE)));
+	struct xfrag_run_msg msg[XFRAG_RRING] __attribute__((aligned(XFRAG_CACHELINE)));
+};
+
+/* One releaser row's rings, one per slot (NULL until both exist). */
+struct xfrag_ring_row {
+	struct xfrag_rring *_Atomic ring[XFRAG_SLOTS];
+};
+
+struct xfrag_releaser {
+	struct xfrag_umem *umem;
+	struct xfrag_ring_row *rings; /* umem->rows[row]: one ring per slot */
+	uint32_t row;
+	uint32_t deaths_seen; /* umem->deaths when it last looked */
+	struct xfrag_rring *pending; /* runs written, not yet published */
+	uint64_t runs_sent, runs_direct; /* to rings; released directly */
+	uint64_t runs_rescued;           /* from its rings of dead slots */
 };
 
 struct xfrag_debug;      /* debug.c */
@@ -70,6 +120,16 @@ struct xfrag_umem {
 	pthread_mutex_t caches_lock;
 	struct xfrag_cache **caches;
 	uint32_t ncaches, caches_cap;
+	/* Batched release (release.c). slot_of and slot_live are read by
+	 * releasers on any thread; the rest changes under caches_lock. */
+	_Atomic uint8_t *slot_of;              /* per block */
+	_Atomic uint8_t slot_live[XFRAG_SLOTS]; /* a cache consumes the slot */
+	struct xfrag_cache *slot_cache[XFRAG_SLOTS];
+	_Atomic uint32_t deaths;               /* slots that lost their cache */
+	_Atomic uint32_t nrows;                /* releaser rows ever used */
+	_Atomic uint32_t nslots;               /* slots ever used */
+	uint8_t row_used[XFRAG_RELEASERS];
+	struct xfrag_ring_row *_Atomic rows[XFRAG_RELEASERS]; /* made with their row */
 };
 
 struct xfrag_xdp;
@@ -87,10 +147,28 @@ XFRAG_HIDDEN uint32_t xfrag_pool_pop(struct xfrag_umem *u);
 XFRAG_HIDDEN int xfrag_cache_register(struct xfrag_umem *u, struct xfrag_cache *c);
 XFRAG_HIDDEN void xfrag_cache_unregister(struct xfrag_umem *u, struct xfrag_cache *c);
 
+/* release.c */
+XFRAG_HIDDEN int xfrag_release_init(struct xfrag_umem *u);
+XFRAG_HIDDEN void xfrag_release_free(struct xfrag_umem *u);
+/* Give @c an inbox slot (XFRAG_NO_SLOT if none is left); caches_lock held. */
+XFRAG_HIDDEN void xfrag_slot_claim(struct xfrag_umem *u, struct xfrag_cache *c);
+/* @c is going: apply what is left for it; caches_lock held. */
+XFRAG_HIDDEN void xfrag_slot_release(struct xfrag_umem *u, struct xfrag_cache *c);
+/* The owner applies the runs sent to it; returns how many. */
+XFRAG_HIDDEN unsigned int xfrag_inbox_drain(struct xfrag_cache *c);
+/* A block a cache freed or took back: its spare, its stock, or the pool. */
+XFRAG_HIDDEN void xfrag_cache_keep(struct xfrag_cache *c, uint32_t blk);
+/* Census: add each block's references still in rings to @pending
+ * (nblocks entries); quiescent UMEM, caches_lock held. */
+XFRAG_HIDDEN void xfrag_rings_pending(struct xfrag_umem *u, int64_t *pending);
+
 XFRAG_HIDDEN int xfrag_debug_init(struct xfrag_umem *u);
 XFRAG_HIDDEN void xfrag_debug_free(struct xfrag_umem *u);
 XFRAG_HIDDEN void xfrag_debug_ref(struct xfrag_umem *u, uint64_t addr);
 XFRAG_HIDDEN void xfrag_debug_recycled(struct xfrag_umem *u, uint32_t blk);
+/* Check @n releases (no count changes: the caller releases them). */
+XFRAG_HIDDEN void xfrag_debug_check_bulk(struct xfrag_umem *u, const uint64_t *addrs,
+					 unsigned int n);
 XFRAG_HIDDEN int64_t xfrag_debug_block_refs(struct xfrag_umem *u, uint32_t blk);
 XFRAG_HIDDEN __attribute__((noreturn, format(printf, 1, 2))) void
 xfrag_debug_fail(const char *fmt, ...);
@@ -107,6 +185,8 @@ enum xfrag_place {
 	XFRAG_PLACE_CURRENT,  /* the block a cache is carving */
 	XFRAG_PLACE_SPARE,    /* a cache's spare, kept back for its next refill */
 	XFRAG_PLACE_PINNED,   /* detached, held by live frags (count > 0) */
+	XFRAG_PLACE_STOCK,    /* freed by runs a cache took from its inbox,
+			       * kept for its next refills */
 	XFRAG_PLACE_NR,
 	XFRAG_PLACE_MANY = 0xff, /* where[]: found in more than one place */
 };
@@ -129,7 +209,10 @@ struct xfrag_census {
 	uint32_t first_bad;   /* lowest block lost, duplicated or miscounted,
 			       * or XFRAG_NO_BLOCK */
 	uint64_t live_refs;   /* frag references outstanding: refcnt - bias on
-			       * current blocks, refcnt on pinned ones */
+			       * current blocks, refcnt on pinned ones, less
+			       * the references in transit */
+	uint64_t in_transit;  /* references released through a releaser whose
+			       * runs wait in a ring for their cache */
 };
 
 /*

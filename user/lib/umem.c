@@ -223,16 +223,21 @@ struct xfrag_umem *xfrag_umem__create(const struct xfrag_umem_opts *opts)
 	u->ops = &xfrag_kernel_ops;
 #endif
 	pthread_mutex_init(&u->caches_lock, NULL);
+	err = xfrag_release_init(u);
+	if (err)
+		goto err_unmap;
 	if (debug) {
 		err = xfrag_debug_init(u);
 		if (err)
-			goto err_unmap;
+			goto err_release;
 	}
 	pr_debug("UMEM %llu bytes, %u blocks of %u, backing %s",
 		 (unsigned long long)size, u->hot.nblocks, block_size,
 		 xfrag_backing_name(u->backing));
 	return u;
 
+err_release:
+	xfrag_release_free(u);
 err_unmap:
 	pthread_mutex_destroy(&u->lock);
 	pthread_mutex_destroy(&u->caches_lock);
@@ -261,6 +266,7 @@ static void umem_free(struct xfrag_umem *u)
 	}
 #endif
 	xfrag_debug_free(u);
+	xfrag_release_free(u);
 	pthread_mutex_destroy(&u->lock);
 	pthread_mutex_destroy(&u->caches_lock);
 	free(u->caches); /* caches still alive are the caller's bug */
@@ -328,8 +334,11 @@ int xfrag_umem__stats(const struct xfrag_umem *cu, struct xfrag_umem_stats *s)
 
 int xfrag_umem__ref(struct xfrag_umem *u, uint64_t addr)
 {
-	uint64_t blk = (addr & XFRAG_ADDR_MASK) >> u->hot.block_shift;
+	uint64_t blk;
 
+	if (!u)
+		return -EINVAL;
+	blk = (addr & XFRAG_ADDR_MASK) >> u->hot.block_shift;
 	if (blk >= u->hot.nblocks)
 		return -EINVAL;
 	if (u->hot.debug)

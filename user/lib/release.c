@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Batched release across threads: releasers, their rings, the caches'
+ * inboxes (see internal.h for the layout and frag.h for the contract).
+ *
+ * Who writes what: a releaser writes its rings' runs and heads only; a
+ * cache reads its rings and writes their tails, and is the only one to
+ * touch the counts of the blocks it carves for those runs. So a run costs
+ * a ring entry on each side, in lines that move once per batch, instead of
+ * an atomic on a count whose line the carving thread writes too.
+ *
+ * The rings live as long as the UMEM: a releaser or a cache that goes
+ * leaves its rings behind, full or not, for the next one of its row or
+ * slot. Runs in a dead slot's rings (sent while the cache died) are applied
+ * through the shared path under caches_lock: by the dying cache, by the
+ * slot's next cache, or by their releaser when it sees `deaths` move.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int xfrag_release_init(struct xfrag_umem *u)
+{
+	uint32_t i;
+
+	u->slot_of = malloc(u->hot.nblocks ? u->hot.nblocks : 1);
+	if (!u->slot_of)
+		return -ENOMEM;
+	for (i = 0; i < u->hot.nblocks; i++)
+		atomic_init(&u->slot_of[i], XFRAG_NO_SLOT);
+	for (i = 0; i < XFRAG_SLOTS; i++)
+		atomic_init(&u->slot_live[i], 0);
+	for (i = 0; i < XFRAG_RELEASERS; i++)
+		atomic_init(&u->rows[i], NULL);
+	atomic_init(&u->deaths, 0);
+	atomic_init(&u->nrows, 0);
+	atomic_init(&u->nslots, 0);
+	return 0;
+}
+
+void xfrag_release_free(struct xfrag_umem *u)
+{
+	uint32_t r, s;
+
+	for (r = 0; r < XFRAG_RELEASERS; r++) {
+		struct xfrag_ring_row *w = atomic_load_explicit(&u->rows[r],
+								memory_order_relaxed);
+
+		if (!w)
+			continue;
+		for (s = 0; s < XFRAG_SLOTS; s++)
+			free(atomic_load_explicit(&w->ring[s], memory_order_relaxed));
+		free(w);
+	}
+	free(u->slot_of);
+}
+
+/* The ring of @row towards @slot, or NULL. */
+static struct xfrag_rring *ring_at(struct xfrag_umem *u, uint32_t row,
+				   uint32_t slot)
+{
+	/* acquire: the row's and the ring's zeroed memory with the pointers */
+	struct xfrag_ring_row *w = atomic_load_explicit(&u->rows[row],
+							memory_order_acquire);
+
+	return w ? atomic_load_explicit(&w->ring[slot], memory_order_acquire) : NULL;
+}
+
+/* @row's table of rings, made if need be; caches_lock held. */
+static struct xfrag_ring_row *row_ensure(struct xfrag_umem *u, uint32_t row)
+{
+	struct xfrag_ring_row *w = atomic_load_explicit(&u->rows[row],
+							memory_order_relaxed);
+
+	if (!w) {
+		w = calloc(1, sizeof(*w));
+		if (w)
+			atomic_store_explicit(&u->rows[row], w, memory_order_release);
+	}
+	return w;
+}
+
+/* The ring of @row towards @slot, made if need be; caches_lock held. */
+static struct xfrag_rring *ring_ensure(struct xfrag_umem *u, uint32_t row,
+				       uint32_t slot)
+{
+	struct xfrag_ring_row *w = row_ensure(u, row);
+	struct xfrag_rring *q;
+
+	if (!w)
+		return NULL;
+	q = atomic_load_explicit(&w->ring[slot], memory_order_relaxed);
+	if (q)
+		return q;
+	q = aligned_alloc(XFRAG_CACHELINE, sizeof(*q));
+	if (!q)
+		return NULL;
+	memset(q, 0, sizeof(*q));
+	/* release: the zeroed ring before the pointer */
+	atomic_store_explicit(&w->ring[slot], q, memory_order_release);
+	return q;
+}
+
+/* Apply what @q holds through the shared path: for rings nobody consumes
+ * (a dead slot's); caches_lock held. */
+static unsigned int ring_drain_shared(struct xfrag_umem *u, struct xfrag_rring *q)
+{
+	uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+	unsigned int n = h - t;
+
+	if (!n)
+		return 0;
+	for (; t != h; t++) {
+		const struct xfrag_run_msg *m = &q->msg[t % XFRAG_RRING];
+
+		__xfrag_block_put(u, (uint64_t)m->blk << u->hot.block_shift,
+				  m->count);
+	}
+	atomic_store_explicit(&q->tail, t, memory_order_release);
+	return n;
+}
+
+static void slot_drain_shared(struct xfrag_umem *u, uint32_t slot)
+{
+	uint32_t r, rows = atomic_load_explicit(&u->nrows, memory_order_relaxed);
+
+	for (r = 0; r < rows; r++) {
+		struct xfrag_rring *q = ring_at(u, r, slot);
+
+		if (q)
+			ring_drain_shared(u, q);
+	}
+}
+
+void xfrag_slot_claim(struct xfrag_umem *u, struct xfrag_cache *c)
+{
+	uint32_t s, r, rows = atomic_load_explicit(&u->nrows, memory_order_relaxed);
+
+	c->slot = XFRAG_NO_SLOT;
+	for (s = 0; s < XFRAG_SLOTS && u->slot_cache[s]; s++)
+		;
+	if (s == XFRAG_SLOTS)
+		return; /* releasers release this cache's frags directly */
+	for (r = 0; r < rows; r++)
+		if (u->row_used[r])
+			ring_ensure(u, r, s); /* none: that releaser goes direct */
+	/* What its last cache was sent after it went. */
+	slot_drain_shared(u, s);
+	u->slot_cache[s] = c;
+	atomic_store_explicit(&u->slot_live[s], 1, memory_order_release);
+	if (s >= atomic_load_explicit(&u->nslots, memory_order_relaxed))
+		atomic_store_explicit(&u->nslots, s + 1, memory_order_relaxed);
+	c->slot = (uint8_t)s;
+}
+
+void xfrag_slot_release(struct xfrag_umem *u, struct xfrag_cache *c)
+{
+	uint32_t s = c->slot;
+
+	if (s == XFRAG_NO_SLOT)
+		return;
+	/*
+	 * From now on releasers release directly. One that saw the slot live
+	 * just before may still publish a run: what comes in before the drain
+	 * below is applied here, what comes after by that releaser, which
+	 * looks again when `deaths` moves (its next call).
+	 */
+	atomic_store_explicit(&u->slot_live[s], 0, memory_order_relaxed);
+	u->slot_cache[s] = NULL;
+	slot_drain_shared(u, s);
+	atomic_store_explicit(&u->deaths,
+			      atomic_load_explicit(&u->deaths, memory_order_relaxed) + 1,
+			      memory_order_release);
+	c->slot = XFRAG_NO_SLOT;
+}
+
+void xfrag_cache_keep(struct xfrag_cache *c, uint32_t blk)
+{
+	/* The spare is the newest; the stock holds the ones before it, and
+	 * the oldest goes to the pool when it is full. */
+	if (c->spare != XFRAG_NO_BLOCK) {
+		if (c->nstock == XFRAG_STOCK) {
+			c->inbox_atomics++; /* the pool's CAS */
+			__xfrag_block_recycle(c->umem, c->stock[0]);
+			memmove(c->stock, c->stock + 1,
+				(XFRAG_STOCK - 1) * sizeof(c->stock[0]));
+			c->nstock--;
+		}
+		c->stock[c->nstock++] = c->spare;
+	}
+	c->spare = blk;
+}
+
+/* One run for @c's slot, on @c's thread. */
+static void apply(struct xfrag_cache *c, uint32_t blk, int32_t count)
+{
+	struct xfrag_umem *u = c->umem;
+	struct xfrag_block *b;
+	int32_t v;
+
+	if (blk == c->block) {
+		/* Outstanding frags are refcnt - bias either way. */
+		c->bias += (uint32_t)count;
+		c->given_back += (uint32_t)count;
+		return;
+	}
+	/* Detached (a run pins its block: nobody can have taken it since).
+	 * The last references come here: the shortcut, or the atomic. */
+	b = &u->hot.blocks[blk];
+	v = atomic_load_explicit(&b->refcnt, memory_order_acquire);
+	if (v == count) {
+		atomic_store_explicit(&b->refcnt, 0, memory_order_relaxed);
+	} else {
+		v = atomic_fetch_sub_explicit(&b->refcnt, count,
+					      memory_order_acq_rel) - count;
+		c->inbox_atomics++;
+		if (xfrag_likely(v > 0))
+			return;
+		if (v < 0) {
+			__xfrag_block_bad(u, (uint64_t)blk << u->hot.block_shift,
+					  count, v);
+			return;
+		}
+	}
+	c->inbox_freed++;
+	if (xfrag_unlikely(c->debug))
+		xfrag_debug_recycled(u, blk);
+	xfrag_cache_keep(c, blk);
+}
+
+unsigned int xfrag_inbox_drain(struct xfrag_cache *c)
+{
+	struct xfrag_umem *u = c->umem;
+	uint32_t r, rows = atomic_load_explicit(&u->nrows, memory_order_acquire);
+	unsigned int n = 0;
+
+	if (c->slot == XFRAG_NO_SLOT)
+		return 0;
+	for (r = 0; r < rows; r++) {
+		struct xfrag_rring *q = ring_at(u, r, c->slot);
+		uint32_t t, h;
+
+		if (!q)
+			continue;
+		/* acquire: the runs before the head that publishes them */
+		h = atomic_load_explicit(&q->head, memory_order_acquire);
+		t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+		if (h == t)
+			continue;
+		for (; t != h; t++, n++) {
+			const struct xfrag_run_msg *m = &q->msg[t % XFRAG_RRING];
+
+			apply(c, m->blk, m->count);
+		}
+		/* release: done reading the entries the releaser may reuse */
+		atomic_store_explicit(&q->tail, t, memory_order_release);
+	}
+	c->inbox_runs += n;
+	return n;
+}
+
+int xfrag_cache__reclaim(struct xfrag_cache *c)
+{
+	if (!c)
+		return -EINVAL;
+	return (int)xfrag_inbox_drain(c);
+}
+
+void xfrag_rings_pending(struct xfrag_umem *u, int64_t *pending)
+{
+	uint32_t r, s, rows = atomic_load_explicit(&u->nrows, memory_order_acquire);
+	uint32_t slots = atomic_load_explicit(&u->nslots, memory_order_relaxed);
+
+	for (r = 0; r < rows; r++)
+		for (s = 0; s < slots; s++) {
+			struct xfrag_rring *q = ring_at(u, r, s);
+			uint32_t t, h;
+
+			if (!q)
+				continue;
+			h = atomic_load_explicit(&q->head, memory_order_acquire);
+			for (t = atomic_load(&q->tail); t != h; t++) {
+				const struct xfrag_run_msg *m = &q->msg[t % XFRAG_RRING];
+
+				if (m->blk < u->hot.nblocks)
+					pending[m->blk] += m->count;
+			}
+		}
+}
+
+/* ------------------------------------------------------------ releaser -- */
+
+struct xfrag_releaser *xfrag_releaser__create(struct xfrag_umem *u,
+					      const struct xfrag_releaser_opts *opts)
+{
+	struct xfrag_releaser *r;
+	uint32_t row, s;
+
+	if (!u || (opts && !OPTS_VALID(opts, xfrag_releaser_opts))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->umem = u;
+	pthread_mutex_lock(&u->caches_lock);
+	for (row = 0; row < XFRAG_RELEASERS && u->row_used[row]; row++)
+		;
+	if (row == XFRAG_RELEASERS) {
+		pthread_mutex_unlock(&u->caches_lock);
+		free(r);
+		pr_warn("%u releasers exist on this UMEM: release with xfrag_umem__release_bulk()",
+			XFRAG_RELEASERS);
+		errno = ENOSPC;
+		return NULL;
+	}
+	r->rings = row_ensure(u, row);
+	if (!r->rings) {
+		pthread_mutex_unlock(&u->caches_lock);
+		free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (s = 0; s < XFRAG_SLOTS; s++)
+		if (u->slot_cache[s])
+			ring_ensure(u, row, s); /* none: direct for that slot */
+	u->row_used[row] = 1;
+	if (row >= atomic_load_explicit(&u->nrows, memory_order_relaxed))
+		/* release: the rings before a cache scans their row */
+		atomic_store_explicit(&u->nrows, row + 1, memory_order_release);
+	r->row = row;
+	r->deaths_seen = atomic_load_explicit(&u->deaths, memory_order_relaxed);
+	pthread_mutex_unlock(&u->caches_lock);
+	xfrag_umem_get(u);
+	return r;
+}
+
+static void rel_publish(struct xfrag_releaser *r)
+{
+	struct xfrag_rring *q = r->pending;
+
+	if (!q)
+		return;
+	/* release: the runs before the head the cache reads */
+	atomic_store_explicit(&q->head, q->prod, memory_order_release);
+	r->pending = NULL;
+}
+
+/* Apply what this row left in dead slots' rings (see xfrag_slot_release). */
+static void rel_rescue(struct xfrag_releaser *r)
+{
+	struct xfrag_umem *u = r->umem;
+	uint32_t s;
+
+	rel_publish(r);
+	pthread_mutex_lock(&u->caches_lock);
+	r->deaths_seen = atomic_load_explicit(&u->deaths, memory_order_relaxed);
+	for (s = 0; s < atomic_load_explicit(&u->nslots, memory_order_relaxed); s++) {
+		struct xfrag_rring *q = ring_at(u, r->row, s);
+
+		if (q && !u->slot_cache[s])
+			r->runs_rescued += ring_drain_shared(u, q);
+	}
+	pthread_mutex_unlock(&u->caches_lock);
+}
+
+void xfrag_releaser__flush(struct xfrag_releaser *r)
+{
+	if (r)
+		rel_rescue(r);
+}
+
+void xfrag_releaser__destroy(struct xfrag_releaser *r)
+{
+	struct xfrag_umem *u;
+
+	if (!r)
+		return;
+	u = r->umem;
+	rel_rescue(r);
+	pthread_mutex_lock(&u->caches_lock);
+	u->row_used[r->row] = 0;
+	pthread_mutex_unlock(&u->caches_lock);
+	free(r);
+	xfrag_umem_put(u);
+}
+
+/*
+ * One run, on the releaser's thread: to the ring of the cache that carved
+ * the block, or (no inbox, dead slot, ring full) through the shared path.
+ * The run's references pin the block, so its slot cannot change under us.
+ */
+static __xfrag_always_inline unsigned int rel_put_run(struct xfrag_umem *u,
+						      void *ctx, uint64_t addr,
+						      int32_t count)
+{
+	struct xfrag_releaser *r = ctx;
+	uint64_t blk = (addr & XFRAG_ADDR_MASK) >> u->hot.block_shift;
+	struct xfrag_rring *q;
+	uint32_t s;
+
+	if (xfrag_unlikely(blk >= u->hot.nblocks))
+		return __xfrag_block_bad(u, addr, count, -1);
+	s = atomic_load_explicit(&u->slot_of[blk], memory_order_relaxed);
+	if (xfrag_unlikely(s == XFRAG_NO_SLOT ||
+			   !atomic_load_explicit(&u->slot_live[s], memory_order_relaxed)))
+		goto direct;
+	/* acquire: a ring made after us (its slot's cache came later) is
+	 * zeroed before its pointer shows */
+	q = atomic_load_explicit(&r->rings->ring[s], memory_order_acquire);
+	if (xfrag_unlikely(!q))
+		goto direct;
+	if (q != r->pending) {
+		rel_publish(r);
+		r->pending = q;
+	}
+	if (xfrag_unlikely(q->prod - q->tail_cache >= XFRAG_RRING)) {
+		/* acquire: the cache is done with the entries it gave back */
+		q->tail_cache = atomic_load_explicit(&q->tail, memory_order_acquire);
+		if (q->prod - q->tail_cache >= XFRAG_RRING)
+			goto direct;
+	}
+	q->msg[q->prod % XFRAG_RRING] = (struct xfrag_run_msg){ (uint32_t)blk, count };
+	q->prod++;
+	r->runs_sent++;
+	return 0;
+direct:
+	r->runs_direct++;
+	return __xfrag_block_put(u, addr, count);
+}
+
+unsigned int xfrag_releaser__release_bulk(struct xfrag_releaser *r,
+					  const uint64_t *addrs, unsigned int n)
+{
+	struct xfrag_umem *u;
+	unsigned int atomics;
+
+	if (xfrag_unlikely(!r || !addrs || !n))
+		return 0;
+	u = r->umem;
+	/* A cache went since we last looked: what we may have sent it. */
+	if (xfrag_unlikely(atomic_load_explicit(&u->deaths, memory_order_acquire) !=
+			   r->deaths_seen))
+		rel_rescue(r);
+	/* debug_frags: every frag checked, then released as below. */
+	if (xfrag_unlikely(u->hot.debug))
+		xfrag_debug_check_bulk(u, addrs, n);
+	atomics = __xfrag_scan_runs(u, addrs, n, rel_put_run, r);
+	rel_publish(r);
+	return atomics;
+}
