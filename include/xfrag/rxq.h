@@ -390,6 +390,24 @@ XFRAG_API void xfrag_pkt__release_bulk(struct xfrag_umem *umem,
 				       unsigned int n);
 
 /**
+ * xfrag_releaser__release_pkts() - release @n packet views through a releaser
+ * @r: the calling thread's releaser (xfrag_releaser__create(); NULL:
+ *     nothing happens)
+ * @pkts: the views
+ * @n: count
+ *
+ * Like xfrag_pkt__release_bulk(), for a thread the rx queue handed its
+ * packets to (a worker, a capture writer): the runs travel to the carving
+ * queue's cache in batches instead of each block's count being written by
+ * both threads (see xfrag_releaser__release_bulk()).
+ *
+ * Context: the releaser's thread.
+ */
+XFRAG_API void xfrag_releaser__release_pkts(struct xfrag_releaser *r,
+					    const struct xfrag_pkt *pkts,
+					    unsigned int n);
+
+/**
  * xfrag_rxq__release() - release packets on the queue's own thread
  * @q: the queue that received them (or any queue of the same UMEM)
  * @pkts: the views

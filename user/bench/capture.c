@@ -222,6 +222,9 @@ static void *writer_thread(void *arg)
 	struct xfrag_umem *u = cap->run->umem;
 	unsigned int i, n, idle = 0;
 	struct xfrag_pkt *p;
+	/* Written frames go back to the rx thread's cache in batches
+	 * (xfrag_releaser__release_pkts); without one, the shared path. */
+	struct xfrag_releaser *rel = xfrag_releaser__create(u, NULL);
 
 	pin_cpu(cap->cfg->write_cpu);
 	atomic_store(&cap->cpu, single_cpu());
@@ -234,7 +237,10 @@ static void *writer_thread(void *arg)
 
 			while ((n = spsc_peek(r, &p))) {
 				write_frames(cap, p, n);
-				xfrag_pkt__release_bulk(u, p, n);
+				if (rel)
+					xfrag_releaser__release_pkts(rel, p, n);
+				else
+					xfrag_pkt__release_bulk(u, p, n);
 				spsc_pop(r, n);
 				any = true;
 			}
@@ -246,6 +252,7 @@ static void *writer_thread(void *arg)
 		else
 			idle_backoff(&idle);
 	}
+	xfrag_releaser__destroy(rel);
 	return NULL;
 }
 

@@ -152,6 +152,9 @@ static void *worker_thread(void *arg)
 	unsigned int i, nq = run->cfg->nq, idle = 0, n;
 	struct xfrag_pkt *p;
 	uint64_t done = 0;
+	/* Runs go back to the rx thread's cache in batches; without a
+	 * releaser (64 exist already) through the shared path. */
+	struct xfrag_releaser *rel = xfrag_releaser__create(u, NULL);
 
 	for (;;) {
 		bool any = false, finished = atomic_load_explicit(&run->rx_done,
@@ -161,7 +164,10 @@ static void *worker_thread(void *arg)
 			struct spsc *r = run->t[i].rings[w->idx];
 
 			while ((n = spsc_peek(r, &p))) {
-				xfrag_pkt__release_bulk(u, p, n);
+				if (rel)
+					xfrag_releaser__release_pkts(rel, p, n);
+				else
+					xfrag_pkt__release_bulk(u, p, n);
 				spsc_pop(r, n);
 				done += n;
 				any = true;
@@ -175,6 +181,7 @@ static void *worker_thread(void *arg)
 		else
 			idle_backoff(&idle);
 	}
+	xfrag_releaser__destroy(rel);
 	return NULL;
 }
 

@@ -960,8 +960,22 @@ int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 
 /* Gather the handles of @pkts (chains: every segment and the chain frag)
  * and release them in batches, through @c when on the carving thread. */
+/* One batch of handles, to whichever release path the caller has. */
+static void release_addrs(struct xfrag_umem *umem, struct xfrag_cache *c,
+			  struct xfrag_releaser *r, const uint64_t *addrs,
+			  unsigned int k)
+{
+	if (c)
+		xfrag_cache__release_bulk(c, addrs, k);
+	else if (r)
+		xfrag_releaser__release_bulk(r, addrs, k);
+	else
+		xfrag_umem__release_bulk(umem, addrs, k);
+}
+
 static void release_pkts(struct xfrag_umem *umem, struct xfrag_cache *c,
-			 const struct xfrag_pkt *pkts, unsigned int n)
+			 struct xfrag_releaser *r, const struct xfrag_pkt *pkts,
+			 unsigned int n)
 {
 	uint64_t addrs[256];
 	unsigned int i, k = 0, s;
@@ -970,10 +984,7 @@ static void release_pkts(struct xfrag_umem *umem, struct xfrag_cache *c,
 		const struct xfrag_chain *ch = xfrag_pkt__chain(umem, &pkts[i]);
 
 		if (k + 1 + (ch ? ch->nsegs : 0) > 256) {
-			if (c)
-				xfrag_cache__release_bulk(c, addrs, k);
-			else
-				xfrag_umem__release_bulk(umem, addrs, k);
+			release_addrs(umem, c, r, addrs, k);
 			k = 0;
 		}
 		if (!ch) {
@@ -985,10 +996,7 @@ static void release_pkts(struct xfrag_umem *umem, struct xfrag_cache *c,
 			addrs[k++] = ch->seg[s].addr;
 		addrs[k++] = pkts[i].chain;
 	}
-	if (c)
-		xfrag_cache__release_bulk(c, addrs, k);
-	else
-		xfrag_umem__release_bulk(umem, addrs, k);
+	release_addrs(umem, c, r, addrs, k);
 }
 
 void xfrag_pkt__release_bulk(struct xfrag_umem *umem,
@@ -996,7 +1004,15 @@ void xfrag_pkt__release_bulk(struct xfrag_umem *umem,
 {
 	if (!umem || !pkts)
 		return;
-	release_pkts(umem, NULL, pkts, n);
+	release_pkts(umem, NULL, NULL, pkts, n);
+}
+
+void xfrag_releaser__release_pkts(struct xfrag_releaser *r,
+				  const struct xfrag_pkt *pkts, unsigned int n)
+{
+	if (!r || !pkts)
+		return;
+	release_pkts(r->umem, NULL, r, pkts, n);
 }
 
 void xfrag_rxq__release(struct xfrag_rxq *q, const struct xfrag_pkt *pkts,
@@ -1004,7 +1020,7 @@ void xfrag_rxq__release(struct xfrag_rxq *q, const struct xfrag_pkt *pkts,
 {
 	if (!q || !pkts)
 		return;
-	release_pkts(q->umem, q->cache, pkts, n);
+	release_pkts(q->umem, q->cache, NULL, pkts, n);
 }
 
 int xfrag_rxq__fd(const struct xfrag_rxq *q)
