@@ -104,7 +104,7 @@ struct xfrag_rxq_opts {
 	uint32_t page_cross;  /* enum xfrag_page_cross */
 	/*
 	 * Chunks to keep in the kernel's hands (on the fill ring and taken
-	 * from it): 0 adapts to the rate between four NAPI polls' worth (plus
+	 * from it): 0 adapts to the rate between eight NAPI polls' worth (plus
 	 * the driver's RX ring in zero-copy mode) and fill_size; N keeps N.
 	 */
 	uint32_t fill_target;

@@ -6,7 +6,7 @@
  */
 #include "zc_env.h"
 
-#define FLOOR 256 /* four NAPI polls of 64 */
+#define FLOOR 512 /* eight NAPI polls of 64 */
 
 static const struct xdbl_dev copy_dev = { .name = "cp0" };
 
