@@ -59,8 +59,11 @@ int main(int argc, char **argv)
 		goto out_xdp;
 
 	/* 4. Receive and release in batches. On the receiving thread the chunks
-	 *    go straight back to the queue's frag cache; from another thread
-	 *    use xfrag_pkt__release_bulk(umem, ...): one atomic per block run. */
+	 *    go straight back to the queue's frag cache. A worker thread that
+	 *    releases many creates an xfrag_releaser once and calls
+	 *    xfrag_releaser__release_pkts(rel, ...): the runs go back to this
+	 *    queue's cache in batches; xfrag_pkt__release_bulk(umem, ...) works
+	 *    from any thread with no set-up, one atomic per block run. */
 	while (!stop && (!max || got < max) && time(NULL) < end) {
 		n = xfrag_rxq__recv(q, pkts, 64);
 		for (i = 0; i < n; i++)

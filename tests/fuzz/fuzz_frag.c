@@ -57,6 +57,22 @@ static void drop_slot(int k)
 		live[k] = live[nlive];
 }
 
+/* Up to @want references of random live frags into @a, for a release;
+ * the input bytes at *@p choose which. */
+static int pick_refs(uint64_t *a, int want, const uint8_t *data, size_t size, size_t *p)
+{
+	int n = 0;
+
+	while (n < want && nlive) {
+		int k = (*p < size ? data[(*p)++] : 0) % nlive;
+
+		a[n++] = live[k].addr;
+		if (--live[k].refs == 0)
+			drop_slot(k);
+	}
+	return n;
+}
+
 static void check_counts(struct xfrag_umem *u, struct xfrag_cache **c, bool census)
 {
 	int64_t want[NBLK] = { 0 }, transit[NBLK] = { 0 };
@@ -164,15 +180,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 5: { /* bulk release of several distinct frags */
 			uint64_t a[32];
-			int n = 0, want = NEXT() % 32;
+			int n = pick_refs(a, NEXT() % 32, data, size, &p);
 
-			while (n < want && nlive) {
-				int k = NEXT() % nlive;
-
-				a[n++] = live[k].addr;
-				if (--live[k].refs == 0)
-					drop_slot(k);
-			}
 			/* Half of them on a cache's thread: bias and spare paths. */
 			if (op & 0x40)
 				xfrag_cache__release_bulk(cc, a, (unsigned int)n);
@@ -210,15 +219,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 9: { /* through the releaser: runs to the carving caches */
 			uint64_t a[32];
-			int n = 0, want = NEXT() % 32;
+			int n = pick_refs(a, NEXT() % 32, data, size, &p);
 
-			while (n < want && nlive) {
-				int k = NEXT() % nlive;
-
-				a[n++] = live[k].addr;
-				if (--live[k].refs == 0)
-					drop_slot(k);
-			}
 			xfrag_releaser__release_bulk(rel, a, (unsigned int)n);
 			break;
 		}

@@ -85,6 +85,24 @@ static void walk_pool(struct walk *w)
 	}
 }
 
+/*
+ * A free block a cache keeps (its spare, its stock): count 0, nothing in
+ * transit, and still the cache's (stats tells a kept block from a free
+ * one by its owner).
+ */
+static void claim_kept(struct walk *w, uint8_t *held, uint32_t blk,
+		       enum xfrag_place place)
+{
+	claim(w, blk, place);
+	if (blk >= w->cs->nblocks)
+		return;
+	held[blk] = 1;
+	if (count_of(w, blk) != 0 || w->transit[blk] ||
+	    atomic_load_explicit(&w->u->hot.blocks[blk].owner, memory_order_relaxed) ==
+		    XFRAG_NO_OWNER)
+		bad_count(w, blk);
+}
+
 /* What each cache holds: its current block, its spare and its stock. */
 static void walk_caches(struct walk *w, uint8_t *held)
 {
@@ -112,31 +130,11 @@ static void walk_caches(struct walk *w, uint8_t *held)
 					w->cs->live_refs += (uint64_t)live;
 			}
 		}
-		blk = c->spare;
-		if (blk != XFRAG_NO_BLOCK) {
-			claim(w, blk, XFRAG_PLACE_SPARE);
-			if (blk < w->cs->nblocks) {
-				held[blk] = 1;
-				/* stats tells a spare from a free block by its owner */
-				if (count_of(w, blk) != 0 || w->transit[blk] ||
-				    atomic_load_explicit(&u->hot.blocks[blk].owner,
-							 memory_order_relaxed) == XFRAG_NO_OWNER)
-					bad_count(w, blk);
-			}
-		}
-		/* Blocks its inbox freed, kept for its next refills: free
-		 * (count 0, nothing in transit) and still the cache's. */
-		for (uint32_t k = 0; k < c->nstock && k < XFRAG_STOCK; k++) {
-			blk = c->stock[k];
-			claim(w, blk, XFRAG_PLACE_STOCK);
-			if (blk < w->cs->nblocks) {
-				held[blk] = 1;
-				if (count_of(w, blk) != 0 || w->transit[blk] ||
-				    atomic_load_explicit(&u->hot.blocks[blk].owner,
-							 memory_order_relaxed) == XFRAG_NO_OWNER)
-					bad_count(w, blk);
-			}
-		}
+		if (c->spare != XFRAG_NO_BLOCK)
+			claim_kept(w, held, c->spare, XFRAG_PLACE_SPARE);
+		/* Blocks its inbox freed, kept for its next refills. */
+		for (uint32_t k = 0; k < c->nstock && k < XFRAG_STOCK; k++)
+			claim_kept(w, held, c->stock[k], XFRAG_PLACE_STOCK);
 		if (c->nstock > XFRAG_STOCK)
 			w->cs->bad_links++;
 	}
