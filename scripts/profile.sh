@@ -10,6 +10,8 @@
 #
 # usage: scripts/profile.sh [-b BUILD] [-t SECONDS] [-s SIZE] [-o DIR] KIND...
 #	KIND as for scripts/bench.sh -k (ceiling, xfrag, xfrag-bp, dpdk, ...)
+# Environment: PROFILE_LIMIT (default 0.5) is the smallest percentage
+# reported (0.01 shows the XDP program's JIT addresses too).
 # Writes DIR/KIND.SIZE.perf.txt (the report) and prints a table of the top
 # symbols per kind side by side.
 set -euo pipefail
@@ -56,7 +58,7 @@ for kind in "$@"; do
 	sleep 0.3
 	pps=$(measure "$kind" "$SIZE" "$SECS" "$p") || pps=failed
 	wait "$perf_pid" || true
-	perf report -q -i "$p.perf.data" --sort symbol --percent-limit 0.5 --stdio 2>/dev/null |
+	perf report -q -i "$p.perf.data" --sort symbol --percent-limit ${PROFILE_LIMIT:-0.5} --stdio 2>/dev/null |
 		sed -n 's/^ *\([0-9.]*\)% *\[.\] *\(.*\)$/\1 \2/p' >"$p.perf.txt"
 	rm -f "$p.perf.data"
 	echo "== $kind at $SIZE B: $pps frames/s (CPU $MEASURE_GEN_CPU, top symbols, % of samples)"
