@@ -251,6 +251,33 @@ static void rx_ready(const struct rx_run *r, const struct totals *now)
 		r->cap ? ", writing to " : "", r->cap ? capture_name(r->cap) : "");
 }
 
+/*
+ * Every queue closed and every thread joined: every frag the run carved has
+ * been released (workers, the capture writer and held frames included) and
+ * every chunk the kernel held has come back, so no block may stay in use.
+ * A release path that loses frames would otherwise only show as drops,
+ * which the books count as balanced. Zero-copy chunks still quarantined
+ * (the driver may hold them a little longer) are exempt.
+ */
+static bool leaked_blocks(struct xfrag_umem *u)
+{
+	XFRAG_OPTS(xfrag_umem_xsk_stats, xs);
+	struct xfrag_umem_stats us;
+
+	if (!u || xfrag_umem__stats(u, &us))
+		return false;
+	if (!us.blocks_in_use)
+		return false;
+	if (!xfrag_umem__xsk_stats(u, &xs) && xs.quarantined) {
+		fprintf(stderr, "rx: %u UMEM blocks still in use, %llu chunks quarantined\n",
+			us.blocks_in_use, (unsigned long long)xs.quarantined);
+		return false;
+	}
+	fprintf(stderr, "rx: %u UMEM blocks still in use after every queue closed: frames leaked\n",
+		us.blocks_in_use);
+	return true;
+}
+
 int cmd_rx(int argc, char **argv)
 {
 	struct rx_cfg c = {
@@ -336,6 +363,8 @@ out:
 	if (run.tune && xfrag_devtune__restore(run.tune))
 		fprintf(stderr, "rx: restoring %s's NAPI settings failed; xfrag-bench restore -i %s retries\n",
 			c.ifname, c.ifname);
+	if (!rc && leaked_blocks(run.umem))
+		rc = 1;
 	xfrag_umem__destroy(run.umem);
 	free(run.t);
 	free(lat);
