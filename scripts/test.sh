@@ -67,7 +67,8 @@ QUICK=${XFRAG_TEST_QUICK:-0}
 budget() { # budget LABEL STEP
 	case "$1 $2" in
 	"- setup-deps") echo 20 ;;
-	"default build" | "debug_frags build") echo 40 ;;
+	"default build") echo 40 ;;
+	"debug_frags build") echo 60 ;; # beside the CPU lane's builds
 	"asan+ubsan build" | "tsan build" | "libfuzzer build") echo 90 ;;
 	"tsan unit") echo 30 ;;
 	*" unit") echo 20 ;;
