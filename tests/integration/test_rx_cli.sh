@@ -222,6 +222,8 @@ bad "capture with a workload" "does not combine with --workload hold:10" \
 	rx -i "$IF" -d 1 -w "$TMP/c.pcap" --workload hold:10
 bad "snaplen without -w" "need --write FILE" rx -i "$IF" -d 1 --snaplen 100
 bad "snaplen" "snaplen 300000 out of range 0..262144" rx -i "$IF" -d 1 -w "$TMP/c.pcap" --snaplen 300000
+bad "fill target beyond the ring" "fill target 5000 is larger than the ring" rx -i "$IF" -d 1 --fill-target 5000
+bad "fill target with fixed frames" "fill-target needs the frag allocator" rx -i "$IF" -d 1 --fixed-frames --fill-target 64
 bad "write queue" "write queue 100 is not a power of two" rx -i "$IF" -d 1 -w "$TMP/c.pcap" --write-queue 100
 bad "writer CPU" "CPU $NCPU is not available" rx -i "$IF" -d 1 -w "$TMP/c.pcap" --write-cpu "$NCPU"
 [ -e "$TMP/c.pcap" ] && fail "a refused capture left $TMP/c.pcap behind"
@@ -247,6 +249,12 @@ count_run "fixed hold" 10000 --fixed-frames --workload hold:500 -- --rate 200k
 count_run "copybreak" 10000 --copybreak 256 --workload hold:5000 -- --rate 200k
 count_run "two queues" 10000 --queues 0,1 -- --rate 200k
 count_run "port filter" 3000 --filter udp:9000-9100 -- --rate 100k
+# A fixed fill target: the queue keeps exactly that many in the kernel.
+count_run "fill target" 5000 --fill-target 300 -- --rate 100k
+ft=$(json "$TMP/fill target.out" .fill_target)
+kc=$(json "$TMP/fill target.out" .kernel_chunks)
+if [ "$ft" = 300 ] && [ "$kc" -le 300 ]; then ok "fill target: 300, $kc chunks in the kernel"
+else fail "fill target: target '$ft', kernel chunks '$kc' (want 300, <= 300)"; fi
 
 # A UMEM that the hold workload pins entirely: the fill ring runs dry and
 # the kernel must drop (and count) the rest.

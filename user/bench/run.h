@@ -50,6 +50,7 @@ struct rx_cfg {
 	uint32_t ring_size; /* fill and rx ring entries */
 	uint32_t batch;
 	uint32_t copybreak;
+	uint32_t fill_target; /* chunks in the kernel's hands; 0: adaptive */
 	uint64_t umem_size; /* 0: derived */
 	struct prog_cfg prog;
 	uint32_t bind_mode; /* enum xfrag_bind_mode */

@@ -93,6 +93,10 @@ static const struct opt rx_opts[] = {
 	{ .name = "batch", .short_opt = 'b', .type = OPT_UINT, O(batch), .metavar = "N",
 	  .lo = 1, .hi = RX_MAX_BATCH,
 	  .help = "frames per recv, 1.." XSTR(RX_MAX_BATCH) " (default 64)" },
+	{ .name = "fill-target", .type = OPT_UINT, O(fill_target), .metavar = "N",
+	  .what = "fill target", .lo = 1, .hi = 65536,
+	  .help = "keep N chunks in the kernel's hands, at most the ring size\n"
+		  "(default: adapt to the rate between 512 and the ring)" },
 	{ .name = "copybreak", .type = OPT_UINT, O(copybreak), .metavar = "B",
 	  .help = "copy frames <= B bytes (14..2048) into compact frags\n(default off)" },
 	PROG_OPTS(struct rx_cfg, prog,
@@ -242,6 +246,10 @@ int rx_validate(struct rx_cfg *c)
 			fprintf(stderr, "rx: --copybreak needs the frag allocator; not with --fixed-frames\n");
 			return 2;
 		}
+		if (c->fill_target) {
+			fprintf(stderr, "rx: --fill-target needs the frag allocator; not with --fixed-frames\n");
+			return 2;
+		}
 	} else if (c->frame_size && (c->frame_size < XFRAG_FRAME_MIN ||
 				     c->frame_size > XFRAG_FRAME_MAX)) {
 		fprintf(stderr, "rx: frame size %u out of range: AF_XDP chunks are %u..%u bytes\n",
@@ -256,6 +264,11 @@ int rx_validate(struct rx_cfg *c)
 	if (c->frame_size && c->block_size < c->frame_size) {
 		fprintf(stderr, "rx: block size %u is smaller than the frame size %u\n",
 			c->block_size, c->frame_size);
+		return 1;
+	}
+	if (c->fill_target > c->ring_size) {
+		fprintf(stderr, "rx: fill target %u is larger than the ring (%u entries)\n",
+			c->fill_target, c->ring_size);
 		return 1;
 	}
 	if (c->copybreak && (c->copybreak < 14 || c->copybreak > 2048)) {

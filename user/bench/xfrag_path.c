@@ -71,7 +71,7 @@ static int xfrag_setup(struct rx_run *r)
 			   .fill_size = c->ring_size, .rx_size = c->ring_size,
 			   .bind_mode = c->bind_mode, .busy_poll_us = c->busy_poll_us,
 			   .busy_poll_budget = c->busy_poll_us ? c->batch : 0,
-			   .copybreak = c->copybreak);
+			   .copybreak = c->copybreak, .fill_target = c->fill_target);
 
 		r->t[i].q = xfrag_rxq__create(r->umem, r->xdp, &o);
 		if (!r->t[i].q) {
