@@ -1246,10 +1246,18 @@ TEST(stamps)
 	lab_meta_every = 1;
 	assert_eq(lab_open(&L, 1, 4 << 20, 2048, 1024, true), 0);
 	stamp_round(4000, 0, &stamped, &stale, &delivered);
-	printf("stamps: every frame: %llu delivered, %llu stamped, %llu stale\n",
+	xfrag_rxq__stats(L.q[0], &s);
+	printf("stamps: every frame: %llu delivered, %llu stamped, %llu stale; "
+	       "%llu seen by the program, %llu dropped by the kernel\n",
 	       (unsigned long long)delivered, (unsigned long long)stamped,
-	       (unsigned long long)stale);
-	expect_eq(delivered, 4000);
+	       (unsigned long long)stale, (unsigned long long)s.xdp_seen,
+	       (unsigned long long)(s.rx_dropped + s.rx_ring_full));
+	/* Every frame the program redirected is delivered or counted (a
+	 * loaded machine may delay the receiver or the sender's softirq: the
+	 * round is a burst), and enough arrive to stamp a fill ring's worth
+	 * of chunks for the next round. */
+	expect_eq(delivered + s.rx_dropped + s.rx_ring_full, s.xdp_redirected);
+	expect_true(delivered >= 1024);
 	expect_eq(stamped, delivered);
 	expect_eq(stale, 0);
 	/* The same UMEM, a program that stamps one frame in 64. */
@@ -1266,9 +1274,12 @@ TEST(stamps)
 	printf("stamps: one in 64: %llu delivered, %llu stamped, %llu stale, %llu lost\n",
 	       (unsigned long long)delivered, (unsigned long long)stamped,
 	       (unsigned long long)stale, (unsigned long long)lost);
-	/* The frames that reached the program on one CPU: 64, 128, ... 6400. */
-	expect_eq(s.xdp_seen, 6400);
-	expect_true(stamped <= 100 && stamped + lost >= 100);
+	/* The program stamps the 64th, 128th, ... frame it sees on one CPU:
+	 * seen / 64 of them (all 6400 but for frames a loaded veth drops
+	 * before the program), delivered or lost to a counted drop. */
+	expect_true(s.xdp_seen > 6400 / 2 && s.xdp_seen <= 6400);
+	expect_true(stamped <= s.xdp_seen / 64 && stamped + lost >= s.xdp_seen / 64);
+	expect_eq(lost, s.rx_dropped + s.rx_ring_full);
 	expect_eq(stale, 0);
 	lab_close(&L);
 	lab_meta_every = 0;
