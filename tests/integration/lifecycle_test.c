@@ -210,6 +210,10 @@ TEST(restart)
 		before = atomic_load(&t1.c.delivered);
 		xfrag_rxq__destroy(q0);
 		sleep_ms(30); /* frames for queue 0 now go to the stack */
+		/* Queue 1's thread may be off its CPU on a loaded machine:
+		 * give it up to 300 ms more to show it goes on receiving. */
+		for (int w = 0; w < 60 && atomic_load(&t1.c.delivered) == before; w++)
+			sleep_ms(5);
 		q0 = make_queue(u, x, 0);
 		if (!expect_true(q0 != NULL))
 			break;
