@@ -30,17 +30,17 @@
 #   net   default       unit              20
 #   net   default       integration      110  the tests' own waits
 #   net   default       soak              80  60 s of traffic
-#   net   debug_frags   build             60  (in the CPU lane's shadow)
+#   net   debug_frags   build             75  (in the CPU lane's shadow)
 #   net   debug_frags   unit              20
 #   net   debug_frags   integration      110
 #   cpu   default       stress            25  XFRAG_STRESS_SECONDS=8
-#   cpu   asan+ubsan    build             90  (nice 19)
+#   cpu   asan+ubsan    build            110  (nice 19)
 #   cpu   asan+ubsan    unit              20
 #   cpu   asan+ubsan    fuzz              40  fuzz_seconds=20, 2 targets at once
-#   cpu   tsan          build             90
+#   cpu   tsan          build            110
 #   cpu   tsan          unit              30  the zero-copy double's threads
 #   cpu   tsan          stress            40  XFRAG_STRESS_SECONDS=15
-#   cpu   libfuzzer     build             90
+#   cpu   libfuzzer     build            110
 #   cpu   libfuzzer     fuzz              40  fuzz_seconds=20
 #   total                                360  (the network lane's sum + setup)
 #
@@ -68,8 +68,8 @@ budget() { # budget LABEL STEP
 	case "$1 $2" in
 	"- setup-deps") echo 20 ;;
 	"default build") echo 40 ;;
-	"debug_frags build") echo 60 ;; # beside the CPU lane's builds
-	"asan+ubsan build" | "tsan build" | "libfuzzer build") echo 90 ;;
+	"debug_frags build") echo 75 ;; # beside the CPU lane's builds
+	"asan+ubsan build" | "tsan build" | "libfuzzer build") echo 110 ;;
 	"tsan unit") echo 30 ;;
 	*" unit") echo 20 ;;
 	*" integration") echo 110 ;;
