@@ -368,11 +368,14 @@ if [ -n "$RX_PID" ]; then
 		fail "busy-poll: after SIGINT: $(napi), was $ORIG"
 fi
 # A SIGKILL cannot restore: the saved state can, by command or next start.
-start_rx bpk rx -i "$IF" --busy-poll --quiet || true
-if [ -n "$RX_PID" ]; then
+# killed_bp NAME: a --busy-poll receiver, SIGKILLed once ready (1: never was).
+killed_bp() {
+	start_rx "$1" rx -i "$IF" --busy-poll --quiet || return 1
 	kill -KILL "$RX_PID"
 	wait "$RX_PID" 2>/dev/null
 	RX_PID=
+}
+if killed_bp bpk; then
 	[ "$(napi)" = "2 50000" ] && ok "busy-poll: SIGKILL leaves the settings (nothing can catch it)" ||
 		fail "busy-poll: after SIGKILL: $(napi)"
 	if "$BENCH" restore -i "$IF" >"$TMP/restore.out" 2>&1 && [ "$(napi)" = "$ORIG" ]; then
@@ -384,11 +387,7 @@ if [ -n "$RX_PID" ]; then
 		ok "restore: a second time there is nothing to restore" ||
 		fail "restore: the saved state is still there"
 fi
-start_rx bpk2 rx -i "$IF" --busy-poll --quiet || true
-if [ -n "$RX_PID" ]; then
-	kill -KILL "$RX_PID"
-	wait "$RX_PID" 2>/dev/null
-	RX_PID=
+if killed_bp bpk2; then
 	if "$BENCH" rx -i "$IF" --busy-poll -d 0.3 --quiet >"$TMP/bpk3.out" 2>&1 &&
 	   [ "$(napi)" = "$ORIG" ]; then
 		ok "busy-poll: the next start restored what a SIGKILL left, and its own on exit"

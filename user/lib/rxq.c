@@ -960,8 +960,6 @@ int xfrag_rxq__recv(struct xfrag_rxq *q, struct xfrag_pkt *pkts,
 	return (int)np;
 }
 
-/* Gather the handles of @pkts (chains: every segment and the chain frag)
- * and release them in batches, through @c when on the carving thread. */
 /* One batch of handles, to whichever release path the caller has. */
 static void release_addrs(struct xfrag_umem *umem, struct xfrag_cache *c,
 			  struct xfrag_releaser *r, const uint64_t *addrs,
@@ -975,6 +973,9 @@ static void release_addrs(struct xfrag_umem *umem, struct xfrag_cache *c,
 		xfrag_umem__release_bulk(umem, addrs, k);
 }
 
+/* Gather the handles of @pkts (chains: every segment and the chain frag)
+ * and release them in batches: through @c on the carving thread, through
+ * @r on a thread with a releaser, else through the shared path. */
 static void release_pkts(struct xfrag_umem *umem, struct xfrag_cache *c,
 			 struct xfrag_releaser *r, const struct xfrag_pkt *pkts,
 			 unsigned int n)
