@@ -73,7 +73,7 @@ struct xfrag_rring {
 /* One releaser row's rings, one per slot (NULL until both exist). */
 struct xfrag_ring_row {
 	struct xfrag_rring *_Atomic ring[XFRAG_SLOTS];
-};
+} __attribute__((aligned(XFRAG_CACHELINE)));
 
 struct xfrag_releaser {
 	struct xfrag_umem *umem;
@@ -83,7 +83,7 @@ struct xfrag_releaser {
 	struct xfrag_rring *pending; /* runs written, not yet published */
 	uint64_t runs_sent, runs_direct; /* to rings; released directly */
 	uint64_t runs_rescued;           /* from its rings of dead slots */
-};
+} __attribute__((aligned(XFRAG_CACHELINE)));
 
 struct xfrag_debug;      /* debug.c */
 struct xfrag_xsk_ops;    /* xsk_ops.h */

@@ -75,9 +75,12 @@ static struct xfrag_ring_row *row_ensure(struct xfrag_umem *u, uint32_t row)
 							memory_order_relaxed);
 
 	if (!w) {
-		w = calloc(1, sizeof(*w));
-		if (w)
+		/* Its own lines: cache lookups read it next to nothing written. */
+		w = aligned_alloc(XFRAG_CACHELINE, sizeof(*w));
+		if (w) {
+			memset(w, 0, sizeof(*w));
 			atomic_store_explicit(&u->rows[row], w, memory_order_release);
+		}
 	}
 	return w;
 }
@@ -303,11 +306,13 @@ struct xfrag_releaser *xfrag_releaser__create(struct xfrag_umem *u,
 		errno = EINVAL;
 		return NULL;
 	}
-	r = calloc(1, sizeof(*r));
+	/* Its own lines: it is written at every call. */
+	r = aligned_alloc(XFRAG_CACHELINE, sizeof(*r));
 	if (!r) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	memset(r, 0, sizeof(*r));
 	r->umem = u;
 	pthread_mutex_lock(&u->caches_lock);
 	for (row = 0; row < XFRAG_RELEASERS && u->row_used[row]; row++)
