@@ -74,6 +74,22 @@ struct xfrag_block {
 /* Free blocks a cache keeps for its next refills besides its spare. */
 #define XFRAG_STOCK 4
 
+/*
+ * Blocks a cache carved to the end while frags of them were still out. It
+ * keeps its bias on them (outstanding frags = refcnt - bias, as for the
+ * current block), so the frags that come back through its inbox or its own
+ * releases free the block with a plain add, not the drain's atomic. When
+ * all are taken an old one is drained (the atomic), and left to its last
+ * release as before. Only while releasers exist: without them frags come
+ * back by the shared path, which frees a block at count zero only.
+ */
+#define XFRAG_RETIRED 8
+
+struct xfrag_retired {
+	uint32_t block;
+	uint32_t bias; /* the cache's references still on it */
+};
+
 /* The part of struct xfrag_umem the inline fast paths read. Do not touch. */
 struct xfrag_umem_hot {
 	uint8_t *area;
@@ -103,8 +119,10 @@ struct xfrag_cache {
 	uint16_t id;
 	uint8_t slot;       /* inbox slot for batched release, or 0xff */
 	uint8_t nstock;
+	uint8_t nretired;
 	struct xfrag_umem *umem;
 	uint32_t stock[XFRAG_STOCK]; /* freed blocks kept back, newest last */
+	struct xfrag_retired retired[XFRAG_RETIRED]; /* [0]: an old one */
 	/* statistics, owner-written only; see xfrag_cache__allocs() */
 	uint64_t allocs;         /* from blocks given up; the bias counts the rest */
 	uint64_t given_back;     /* references owner releases returned to the bias */
@@ -116,6 +134,7 @@ struct xfrag_cache {
 	uint64_t inbox_runs;     /* runs releasers sent, applied here */
 	uint64_t inbox_freed;    /* ... blocks they freed */
 	uint64_t inbox_atomics;  /* ... atomic RMWs that took (counts, pool) */
+	uint64_t retired_freed;  /* retired blocks whose frags all came back */
 } __attribute__((aligned(XFRAG_CACHELINE)));
 
 /* ---------------------------------------------------------------- UMEM -- */
@@ -261,6 +280,8 @@ XFRAG_API int __xfrag_cache_refill(struct xfrag_cache *c);
 XFRAG_API int __xfrag_cache_refill_slow(struct xfrag_cache *c);
 XFRAG_API int __xfrag_cache_alloc_burst(struct xfrag_cache *c, uint32_t size,
 					uint64_t *addrs, unsigned int n);
+XFRAG_API bool __xfrag_cache_put_retired(struct xfrag_cache *c, uint32_t blk,
+					 int32_t count);
 
 /*
  * Drop @count references of the block holding @addr. Returns the number of
@@ -343,6 +364,9 @@ static __xfrag_always_inline unsigned int __xfrag_put_run(struct xfrag_umem *ume
 			c->given_back += (uint32_t)count;
 			return 0;
 		}
+		/* A block it carved before, its bias still on it. */
+		if (c->nretired && __xfrag_cache_put_retired(c, (uint32_t)blk, count))
+			return 0;
 		/*
 		 * The last references of a detached block: keep it as the
 		 * cache's spare instead of a CAS on the shared pool (and

@@ -86,9 +86,13 @@ static void check_counts(struct xfrag_umem *u, struct xfrag_cache **c, bool cens
 	for (uint32_t b = 0; b < NBLK; b++) {
 		int64_t have = atomic_load(&xfrag_umem__hot(u)->blocks[b].refcnt);
 
-		for (int k = 0; k < 2; k++)
+		for (int k = 0; k < 2; k++) {
 			if (c[k]->block == b)
 				have -= c[k]->bias;
+			for (uint32_t j = 0; j < c[k]->nretired; j++)
+				if (c[k]->retired[j].block == b)
+					have -= c[k]->retired[j].bias;
+		}
 		CHECK(have - transit[b] == want[b]);
 	}
 	if (!census)

@@ -85,7 +85,7 @@ static _Atomic int pause_req, parked;
 /* Totals, added by each thread as it ends. */
 static _Atomic uint64_t corrupt, carved, released, refs_taken, owner_released;
 static _Atomic uint64_t given_back, spares, skipped_home, modes[M_NR];
-static _Atomic uint64_t restarts, inbox_runs, inbox_freed, runs_sent, runs_rescued;
+static _Atomic uint64_t restarts, inbox_runs, inbox_freed, retired_freed, runs_sent, runs_rescued;
 
 static uint64_t stamp_of(uint64_t addr, uint32_t size)
 {
@@ -175,6 +175,7 @@ struct prod {
 	uint64_t rnd;
 	uint64_t carved, released, refs, owner_released, given_back, spares;
 	uint64_t corrupt, modes[M_NR], waits, restarts, inbox_runs, inbox_freed;
+	uint64_t retired_freed;
 };
 
 static struct xfrag_cache *new_cache(int id)
@@ -193,6 +194,7 @@ static void restart(struct prod *p)
 {
 	p->inbox_runs += p->c->inbox_runs;
 	p->inbox_freed += p->c->inbox_freed;
+	p->retired_freed += p->c->retired_freed;
 	xfrag_cache__destroy(p->c);
 	p->c = caches[p->id] = new_cache(p->id);
 	p->restarts++;
@@ -645,6 +647,7 @@ TEST(cross_thread_release_returns_every_block)
 	for (i = 0; i < NPROD; i++) {
 		inbox_runs += pr[i].inbox_runs + caches[i]->inbox_runs;
 		inbox_freed += pr[i].inbox_freed + caches[i]->inbox_freed;
+		retired_freed += pr[i].retired_freed + caches[i]->retired_freed;
 		xfrag_cache__destroy(caches[i]);
 	}
 	expect_eq(census_check("after destroying the caches", 0, false), 0);
@@ -667,10 +670,11 @@ TEST(cross_thread_release_returns_every_block)
 	       (unsigned long long)atomic_load(&given_back),
 	       (unsigned long long)atomic_load(&spares),
 	       (unsigned long long)atomic_load(&skipped_home));
-	printf("releasers: %llu runs sent, %llu applied by inboxes (%llu blocks freed there), %llu by their releaser after the cache went; %llu cache restarts\n",
+	printf("releasers: %llu runs sent, %llu applied by inboxes (%llu detached blocks freed there, %llu retired ones freed without an atomic), %llu by their releaser after the cache went; %llu cache restarts\n",
 	       (unsigned long long)atomic_load(&runs_sent),
 	       (unsigned long long)atomic_load(&inbox_runs),
 	       (unsigned long long)atomic_load(&inbox_freed),
+	       (unsigned long long)atomic_load(&retired_freed),
 	       (unsigned long long)atomic_load(&runs_rescued),
 	       (unsigned long long)atomic_load(&restarts));
 
@@ -690,6 +694,7 @@ TEST(cross_thread_release_returns_every_block)
 		expect_true(atomic_load(&runs_sent) > 0);
 		expect_true(atomic_load(&inbox_runs) > 0);
 		expect_true(atomic_load(&inbox_freed) > 0);
+		expect_true(atomic_load(&retired_freed) > 0);
 		expect_true(atomic_load(&restarts) > 0);
 	}
 	if (took >= 0.5)

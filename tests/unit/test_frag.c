@@ -62,6 +62,19 @@ static int32_t refcnt(struct xfrag_umem *u, uint32_t blk)
 	return atomic_load(&xfrag_umem__hot(u)->blocks[blk].refcnt);
 }
 
+/* Blocks caches retired (carved to the end, frags out, bias kept). */
+#define expect_retired(u, n)                                                   \
+	do {                                                                   \
+		struct xfrag_census cs_;                                       \
+		char m_[400];                                                  \
+		int r_ = xfrag_census((u), &cs_, NULL);                        \
+                                                                               \
+		xfrag_census_format(&cs_, m_, sizeof(m_));                     \
+		if (r_ || cs_.blocks[XFRAG_PLACE_RETIRED] != (n))              \
+			test_fail_(__FILE__, __LINE__, "census %d: %s; want %u retired", \
+				   r_, m_, (n));                               \
+	} while (0)
+
 /* Every block in exactly one place, and this many in each. */
 #define expect_census(u, pool, current, spare, pinned, refs)                   \
 	do {                                                                   \
@@ -915,8 +928,10 @@ TEST(cache_id_no_owner_refused)
 /*
  * A releaser touches no count: its runs wait in its ring until the carving
  * cache takes them, on its own thread. The current block's runs go back
- * into the bias, a detached block's last ones free it into the cache's
- * spare, and the next burst carves both again without the pool.
+ * into the bias; a block that ran out while its frags were out is retired
+ * (the cache keeps its bias on it, no drain), and its runs free it into
+ * the cache's spare without an atomic; the next burst carves both again
+ * without the pool.
  */
 TEST(releaser_runs_go_to_the_carving_cache)
 {
@@ -927,14 +942,21 @@ TEST(releaser_runs_go_to_the_carving_cache)
 
 	assert_true(c && r);
 	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 64), 64); /* blocks 0, 1 */
+	expect_eq(c->nretired, 1);
+	expect_eq(c->retired[0].block, 0);
+	expect_eq(c->retired[0].bias, XFRAG_BIAS - 32);
+	expect_eq(c->drains, 0);
 	expect_eq(xfrag_releaser__release_bulk(r, a, 64), 0);
-	expect_eq(refcnt(u, 0), 32);         /* detached: still its 32 */
+	expect_eq(refcnt(u, 0), XFRAG_BIAS); /* retired: untouched */
 	expect_eq(refcnt(u, 1), XFRAG_BIAS); /* current: untouched */
-	expect_census_rel(u, 6u, 1u, 0u, 0u, 1u, 0u, 64u);
+	expect_census_rel(u, 6u, 1u, 0u, 0u, 0u, 0u, 64u);
+	expect_retired(u, 1u);
 	expect_eq(blocks_free(u), 6);
 	expect_eq(xfrag_cache__reclaim(c), 2);
 	expect_eq(c->inbox_runs, 2);
-	expect_eq(c->inbox_freed, 1);
+	expect_eq(c->retired_freed, 1);
+	expect_eq(c->inbox_atomics, 0);
+	expect_eq(c->nretired, 0);
 	expect_eq(c->spare, 0);
 	expect_eq(c->bias, XFRAG_BIAS); /* block 1 whole again */
 	expect_eq(refcnt(u, 0), 0);
@@ -952,10 +974,12 @@ TEST(releaser_runs_go_to_the_carving_cache)
 	expect_eq(c->pool_takes, 2);
 	expect_eq(c->inbox_runs, 4);
 	expect_eq(xfrag_cache__allocs(c), 192);
+	expect_eq(c->drains, 0); /* no atomic on any count so far */
 	xfrag_releaser__release_bulk(r, a, 64);
 	xfrag_releaser__destroy(r);
 	/* Runs still in a live cache's ring are the cache's to apply. */
-	expect_census_rel(u, 6u, 1u, 0u, 0u, 1u, 0u, 64u);
+	expect_census_rel(u, 6u, 1u, 0u, 0u, 0u, 0u, 64u);
+	expect_retired(u, 1u);
 	xfrag_cache__destroy(c);
 	expect_eq(blocks_free(u), 8);
 	expect_census_rel(u, 8u, 0u, 0u, 0u, 0u, 0u, 0u);
@@ -1026,11 +1050,14 @@ TEST(releaser_full_ring_releases_directly)
 		at += xfrag_releaser__release_bulk(r, run, 2);
 	}
 	expect_eq(at, 80 - 64);
-	expect_eq(refcnt(u, 0), 32 + 40 - 8); /* 8 of block 0's went direct */
+	/* Block 0 is retired: 8 of its runs went direct, onto the count. */
+	expect_eq(refcnt(u, 0), XFRAG_BIAS + 40 - 8);
 	expect_eq(xfrag_cache__reclaim(c), 64);
-	expect_eq(refcnt(u, 0), 32);
-	/* Block 1's 32 runs went back into the bias, its 8 direct ones off
-	 * the count: 32 frags live either way. */
+	expect_eq(refcnt(u, 0), XFRAG_BIAS + 32);
+	expect_eq(c->nretired, 1);
+	expect_eq(c->retired[0].bias, XFRAG_BIAS);
+	/* Each block's 32 runs went back into its bias, its 8 direct ones
+	 * off the count: 32 frags live on each either way. */
 	expect_eq(c->bias, XFRAG_BIAS);
 	expect_eq(refcnt(u, 1), XFRAG_BIAS + 32);
 	xfrag_releaser__release_bulk(r, a, 32);
@@ -1159,6 +1186,99 @@ TEST(releaser_and_slot_limits)
 	xfrag_umem__destroy(u);
 }
 
+/*
+ * While a releaser exists, a block that runs out with frags out is retired:
+ * the cache keeps its bias on it. Frags back through the releaser or the
+ * owner's release free it with no atomic; frags back by the shared path
+ * leave its count at the bias, and the cache frees it at its next look.
+ * A ninth retirement drains an old one (the atomic; it is pinned then, as
+ * any detached block), flush drains them all, and without releasers
+ * blocks are drained at once as before.
+ */
+TEST(retired_blocks_come_back_without_atomics)
+{
+	struct xfrag_umem *u = mk_umem(16, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	struct xfrag_releaser *r = xfrag_releaser__create(u, NULL);
+	uint64_t a[10][32], x;
+	uint32_t k, old;
+	int i, at;
+
+	assert_true(c && r);
+	for (i = 0; i < 10; i++)
+		assert_eq(xfrag_cache__alloc_burst(c, 2048, a[i], 32), 32);
+	/* Blocks 0..8 ran out; block 9 is current and just as full. */
+	expect_eq(c->nretired, XFRAG_RETIRED);
+	expect_eq(c->drains, 1);
+	old = XFRAG_NO_BLOCK; /* the one the ninth retirement drained */
+	for (i = 0; i < 9; i++) {
+		bool found = false;
+
+		for (k = 0; k < c->nretired; k++)
+			found |= c->retired[k].block == (uint32_t)i;
+		if (!found)
+			old = (uint32_t)i;
+	}
+	assert_true(old != XFRAG_NO_BLOCK);
+	expect_eq(refcnt(u, old), 32); /* detached: its live frags */
+	expect_census(u, 6u, 1u, 0u, 1u, 320u);
+	expect_retired(u, 8u);
+	/* The owner's own release: the retired block is free at once. */
+	i = old == 0 ? 1 : 0;
+	at = (int)xfrag_cache__release_bulk(c, a[i], 16);
+	expect_eq(c->retired_freed, 0); /* half its frags still out */
+	expect_eq(refcnt(u, (uint32_t)i), XFRAG_BIAS);
+	at += (int)xfrag_cache__release_bulk(c, a[i] + 16, 16);
+	expect_eq(at, 0);
+	expect_eq(c->retired_freed, 1);
+	expect_eq(c->spare, (uint32_t)i);
+	expect_eq(refcnt(u, (uint32_t)i), 0);
+	/* Through the releaser: free when the cache applies the run. */
+	i = old == 2 ? 3 : 2;
+	expect_eq(xfrag_releaser__release_bulk(r, a[i], 32), 0);
+	expect_eq(refcnt(u, (uint32_t)i), XFRAG_BIAS);
+	expect_eq(xfrag_cache__reclaim(c), 1);
+	expect_eq(c->retired_freed, 2);
+	expect_eq(c->inbox_atomics, 0);
+	expect_eq(c->nstock, 1);
+	/* By the shared path: one atomic on the count, which then equals the
+	 * bias; the block waits for the cache to look (here, reclaim). */
+	i = old == 4 ? 5 : 4;
+	expect_eq(xfrag_umem__release_bulk(u, a[i], 32), 1);
+	expect_eq(c->retired_freed, 2);
+	expect_eq(blocks_free(u), 6);
+	expect_eq(xfrag_cache__reclaim(c), 0);
+	expect_eq(c->retired_freed, 3);
+	expect_eq(c->nretired, XFRAG_RETIRED - 3);
+	expect_census(u, 6u, 1u, 1u, 1u, 224u);
+	expect_retired(u, 5u);
+	/* Flush: the rest are drained, pinned by their frags, and each goes
+	 * to the pool with its last release. */
+	xfrag_cache__flush(c);
+	expect_eq(c->nretired, 0);
+	expect_eq(c->drains, 1 + 5 + 1);
+	expect_retired(u, 0u);
+	for (i = 0; i < 10; i++)
+		if (i != (old == 0 ? 1 : 0) && i != (old == 2 ? 3 : 2) &&
+		    i != (old == 4 ? 5 : 4))
+			xfrag_umem__release_bulk(u, a[i], 32);
+	expect_eq(blocks_free(u), 16);
+	/* No releaser left: a block that runs out is drained at once. */
+	xfrag_releaser__destroy(r);
+	for (i = 0; i < 2; i++)
+		assert_eq(xfrag_cache__alloc_burst(c, 2048, a[i], 32), 32);
+	assert_eq(xfrag_cache__alloc(c, 64, 0, &x), 0);
+	expect_eq(c->nretired, 0);
+	expect_eq(c->drains, 1 + 5 + 1 + 2);
+	xfrag_umem__release_bulk(u, a[0], 32);
+	xfrag_umem__release_bulk(u, a[1], 32);
+	xfrag_umem__release(u, x);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 16);
+	expect_census(u, 16u, 0u, 0u, 0u, 0u);
+	xfrag_umem__destroy(u);
+}
+
 TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
 	  T(reuse_in_place_when_all_released),
 	  T(refill_from_pool_and_last_release_recycles),
@@ -1173,4 +1293,5 @@ TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
 	  T(reuse_in_place_keeps_the_count), T(null_arguments),
 	  T(cache_id_no_owner_refused), T(releaser_runs_go_to_the_carving_cache),
 	  T(releaser_stock_newest_first), T(releaser_full_ring_releases_directly),
-	  T(releaser_outlives_the_cache), T(releaser_and_slot_limits))
+	  T(releaser_outlives_the_cache), T(releaser_and_slot_limits),
+	  T(retired_blocks_come_back_without_atomics))

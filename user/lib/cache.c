@@ -95,9 +95,142 @@ static inline void cache_take(struct xfrag_cache *c, uint32_t blk)
 	c->bias = XFRAG_BIAS;
 }
 
-/* The block is left with live frags (or there is none): give it up, and
- * take the spare or a block from the pool. A drain that finds every frag
- * back after all keeps the block. */
+/* ------------------------------------------------------------- retired -- */
+
+/* The last one fills the hole: two stores, not a move of the list (this
+ * runs once per block on the carving thread, whose stores queue behind
+ * the ones it just made for other CPUs). Order is only a hint. */
+static void retired_remove(struct xfrag_cache *c, uint32_t k)
+{
+	c->retired[k] = c->retired[--c->nretired];
+}
+
+/* Retired block @k has every frag back (its count is our bias): it is ours
+ * alone, free for a plain store. @keep: to the spare/stock, else the pool. */
+static void retired_free(struct xfrag_cache *c, uint32_t k, bool keep)
+{
+	struct xfrag_umem *u = c->umem;
+	uint32_t blk = c->retired[k].block;
+
+	retired_remove(c, k);
+	atomic_store_explicit(&u->hot.blocks[blk].refcnt, 0, memory_order_relaxed);
+	c->retired_freed++;
+	if (xfrag_unlikely(c->debug))
+		xfrag_debug_recycled(u, blk);
+	if (keep)
+		xfrag_cache_keep(c, blk);
+	else
+		__xfrag_block_recycle(u, blk);
+}
+
+/* Give retired block @k up: free if every frag is back, else drain our
+ * bias with the atomic and leave the block to its last release. */
+static void retired_drain(struct xfrag_cache *c, uint32_t k, bool keep)
+{
+	struct xfrag_umem *u = c->umem;
+	struct xfrag_retired r = c->retired[k];
+	struct xfrag_block *b = &u->hot.blocks[r.block];
+	int32_t left;
+
+	if (atomic_load_explicit(&b->refcnt, memory_order_acquire) == (int32_t)r.bias) {
+		retired_free(c, k, keep);
+		return;
+	}
+	retired_remove(c, k);
+	c->drains++;
+	left = atomic_fetch_sub_explicit(&b->refcnt, (int32_t)r.bias,
+					 memory_order_acq_rel) - (int32_t)r.bias;
+	if (left > 0)
+		return;
+	if (xfrag_unlikely(left < 0)) {
+		__xfrag_block_bad(u, (uint64_t)r.block << u->hot.block_shift, 0, left);
+		return;
+	}
+	/* The last frag came back between our look and the atomic. */
+	if (xfrag_unlikely(c->debug))
+		xfrag_debug_recycled(u, r.block);
+	if (keep)
+		xfrag_cache_keep(c, r.block);
+	else
+		__xfrag_block_recycle(u, r.block);
+}
+
+/* The current block ran out with frags still out: keep our bias on it
+ * (no atomic now); an old retired block makes room if need be. */
+static void retire(struct xfrag_cache *c, uint32_t blk)
+{
+	/*
+	 * One 4-byte load of the bias, the one the carving loop just stored:
+	 * a wider load across it and the block (what the vectorizer makes of
+	 * a struct copy) cannot be forwarded from the store buffer and waits
+	 * for it to drain, behind whatever stores miss there (the handles
+	 * just written for another CPU).
+	 */
+	uint32_t bias = *(volatile uint32_t *)&c->bias;
+	struct xfrag_retired *r;
+
+	if (c->nretired == XFRAG_RETIRED)
+		retired_drain(c, 0, true);
+	fold_allocs(c);
+	r = &c->retired[c->nretired++];
+	r->block = blk;
+	r->bias = bias;
+	c->block = XFRAG_NO_BLOCK;
+	c->bias = 0;
+	c->offset = 0;
+}
+
+bool __xfrag_cache_put_retired(struct xfrag_cache *c, uint32_t blk, int32_t count)
+{
+	uint32_t k;
+
+	for (k = 0; k < c->nretired; k++) {
+		struct xfrag_retired *r = &c->retired[k];
+
+		if (r->block != blk)
+			continue;
+		r->bias += (uint32_t)count;
+		/* acquire: the frags' last users are done before its reuse */
+		if (atomic_load_explicit(&c->umem->hot.blocks[blk].refcnt,
+					 memory_order_acquire) == (int32_t)r->bias)
+			retired_free(c, k, true);
+		return true;
+	}
+	return false;
+}
+
+/* Retired blocks whose last frags came back another way (the shared path
+ * drops the count, not our bias): free them. Returns how many. */
+static unsigned int retired_scan(struct xfrag_cache *c, bool keep)
+{
+	const struct xfrag_block *blocks = c->umem->hot.blocks;
+	unsigned int n = 0;
+	uint32_t k = 0;
+
+	while (k < c->nretired) {
+		const struct xfrag_retired *r = &c->retired[k];
+
+		if (atomic_load_explicit(&blocks[r->block].refcnt, memory_order_acquire) ==
+		    (int32_t)r->bias) {
+			retired_free(c, k, keep);
+			n++;
+		} else {
+			k++;
+		}
+	}
+	return n;
+}
+
+void xfrag_cache_retired_reclaim(struct xfrag_cache *c)
+{
+	retired_scan(c, true);
+}
+
+/* ---------------------------------------------------------------- refill -- */
+
+/* The block is left with live frags (or there is none): retire it, and
+ * take the spare, the stock, a retired block whose frags all came back,
+ * or a block from the pool. A block found whole after all is kept. */
 __attribute__((noinline)) int __xfrag_cache_refill_slow(struct xfrag_cache *c)
 {
 	struct xfrag_umem *u = c->umem;
@@ -124,25 +257,50 @@ __attribute__((noinline)) int __xfrag_cache_refill_slow(struct xfrag_cache *c)
 		return 0;
 	}
 	if (blk != XFRAG_NO_BLOCK) {
-		int32_t left;
-
 		c->refills++;
-		left = cache_drain(c);
-		if (left == 0) {
-			/* Released while we looked: reuse in place too. */
+		/*
+		 * Frags still out. While releasers may send them back to
+		 * our inbox, keep our bias on the block (retire it: no
+		 * atomic now, none when its runs come back). Otherwise they
+		 * come back by the shared path, which frees a block only at
+		 * count zero: drain our bias for that.
+		 */
+		if (atomic_load_explicit(&u->hot.blocks[blk].refcnt, memory_order_acquire) ==
+		    (int32_t)c->bias) {
+			/* All back after all (the inline reuse declined a
+			 * low bias): ours alone, take it anew. */
 			c->reuse_in_place++;
+			fold_allocs(c);
 			if (xfrag_unlikely(c->debug))
 				xfrag_debug_recycled(u, blk);
 			cache_take(c, blk);
 			return 0;
 		}
-		if (xfrag_unlikely(left < 0))
-			__xfrag_block_bad(u, c->base, 0, left);
-		/* Still pinned by live frags: their last release frees it. */
-		c->block = XFRAG_NO_BLOCK;
-		c->offset = 0;
+		if (c->slot != XFRAG_NO_SLOT &&
+		    atomic_load_explicit(&u->nreleasers, memory_order_relaxed)) {
+			retire(c, blk);
+		} else {
+			int32_t left = cache_drain(c);
+
+			if (left == 0) {
+				/* Released while we looked: reuse in place. */
+				c->reuse_in_place++;
+				if (xfrag_unlikely(c->debug))
+					xfrag_debug_recycled(u, blk);
+				cache_take(c, blk);
+				return 0;
+			}
+			if (xfrag_unlikely(left < 0))
+				__xfrag_block_bad(u, c->base, 0, left);
+			/* Pinned by live frags: their last release frees it. */
+			c->block = XFRAG_NO_BLOCK;
+			c->offset = 0;
+		}
 	}
-	/* The most recently freed first: the spare, then the stock. */
+	/* The most recently freed first: the spare, then the stock, then a
+	 * retired block whose frags came back by the shared path. */
+	if (c->spare == XFRAG_NO_BLOCK && !c->nstock && c->nretired)
+		retired_scan(c, true);
 	if (c->spare != XFRAG_NO_BLOCK) {
 		blk = c->spare;
 		c->spare = XFRAG_NO_BLOCK;
@@ -255,6 +413,8 @@ void xfrag_cache__flush(struct xfrag_cache *c)
 	}
 	while (c->nstock)
 		__xfrag_block_recycle(c->umem, c->stock[--c->nstock]);
+	while (c->nretired)
+		retired_drain(c, 0, false);
 	if (c->block == XFRAG_NO_BLOCK)
 		return;
 	if (cache_drain(c) == 0)

@@ -103,7 +103,30 @@ static void claim_kept(struct walk *w, uint8_t *held, uint32_t blk,
 		bad_count(w, blk);
 }
 
-/* What each cache holds: its current block, its spare and its stock. */
+/*
+ * A block a cache holds its bias on (its current block, a retired one):
+ * count >= bias, the cache's id; the difference, less what is in transit
+ * to the cache, is live frags.
+ */
+static void claim_biased(struct walk *w, uint8_t *held, const struct xfrag_cache *c,
+			 uint32_t blk, uint32_t bias, enum xfrag_place place)
+{
+	int64_t live;
+
+	claim(w, blk, place);
+	if (blk >= w->cs->nblocks)
+		return;
+	held[blk] = 1;
+	live = (int64_t)count_of(w, blk) - bias - w->transit[blk];
+	if (live < 0 || atomic_load_explicit(&w->u->hot.blocks[blk].owner,
+					     memory_order_relaxed) != c->id)
+		bad_count(w, blk);
+	else
+		w->cs->live_refs += (uint64_t)live;
+}
+
+/* What each cache holds: its current block, its retired ones, its spare
+ * and its stock. */
 static void walk_caches(struct walk *w, uint8_t *held)
 {
 	struct xfrag_umem *u = w->u;
@@ -116,20 +139,16 @@ static void walk_caches(struct walk *w, uint8_t *held)
 		uint32_t blk = c->block;
 
 		if (blk != XFRAG_NO_BLOCK) {
-			claim(w, blk, XFRAG_PLACE_CURRENT);
-			if (blk < w->cs->nblocks) {
-				int64_t live = (int64_t)count_of(w, blk) - c->bias -
-					       w->transit[blk];
-
-				held[blk] = 1;
-				if (live < 0 || c->base != (uint64_t)blk << u->hot.block_shift ||
-				    atomic_load_explicit(&u->hot.blocks[blk].owner,
-							 memory_order_relaxed) != c->id)
-					bad_count(w, blk);
-				else
-					w->cs->live_refs += (uint64_t)live;
-			}
+			claim_biased(w, held, c, blk, c->bias, XFRAG_PLACE_CURRENT);
+			if (blk < w->cs->nblocks &&
+			    c->base != (uint64_t)blk << u->hot.block_shift)
+				bad_count(w, blk);
 		}
+		for (uint32_t k = 0; k < c->nretired && k < XFRAG_RETIRED; k++)
+			claim_biased(w, held, c, c->retired[k].block, c->retired[k].bias,
+				     XFRAG_PLACE_RETIRED);
+		if (c->nretired > XFRAG_RETIRED)
+			w->cs->bad_links++;
 		if (c->spare != XFRAG_NO_BLOCK)
 			claim_kept(w, held, c->spare, XFRAG_PLACE_SPARE);
 		/* Blocks its inbox freed, kept for its next refills. */
@@ -188,6 +207,14 @@ static void check_debug(struct walk *w)
 				if (u->caches[i]->block == blk)
 					want = (int64_t)count_of(w, blk) -
 					       u->caches[i]->bias - w->transit[blk];
+			break;
+		case XFRAG_PLACE_RETIRED:
+			for (i = 0; i < u->ncaches; i++)
+				for (uint32_t k = 0; k < u->caches[i]->nretired; k++)
+					if (u->caches[i]->retired[k].block == blk)
+						want = (int64_t)count_of(w, blk) -
+						       u->caches[i]->retired[k].bias -
+						       w->transit[blk];
 			break;
 		default:
 			break;
@@ -274,6 +301,7 @@ const char *xfrag_place_name(unsigned int place)
 		[XFRAG_PLACE_NONE] = "lost",       [XFRAG_PLACE_POOL] = "pool",
 		[XFRAG_PLACE_CURRENT] = "current", [XFRAG_PLACE_SPARE] = "spare",
 		[XFRAG_PLACE_PINNED] = "pinned",   [XFRAG_PLACE_STOCK] = "stock",
+		[XFRAG_PLACE_RETIRED] = "retired",
 	};
 
 	if (place == XFRAG_PLACE_MANY)
@@ -284,9 +312,10 @@ const char *xfrag_place_name(unsigned int place)
 int xfrag_census_format(const struct xfrag_census *cs, char *buf, size_t len)
 {
 	int n = snprintf(buf, len,
-			 "%u blocks, %u caches: pool %u current %u spare %u stock %u pinned %u (%llu frag refs, %llu in transit) | lost %u duplicated %u bad counts %u bad links %u debug mismatch %u",
+			 "%u blocks, %u caches: pool %u current %u retired %u spare %u stock %u pinned %u (%llu frag refs, %llu in transit) | lost %u duplicated %u bad counts %u bad links %u debug mismatch %u",
 			 cs->nblocks, cs->caches, cs->blocks[XFRAG_PLACE_POOL],
-			 cs->blocks[XFRAG_PLACE_CURRENT], cs->blocks[XFRAG_PLACE_SPARE],
+			 cs->blocks[XFRAG_PLACE_CURRENT], cs->blocks[XFRAG_PLACE_RETIRED],
+			 cs->blocks[XFRAG_PLACE_SPARE],
 			 cs->blocks[XFRAG_PLACE_STOCK], cs->blocks[XFRAG_PLACE_PINNED],
 			 (unsigned long long)cs->live_refs,
 			 (unsigned long long)cs->in_transit, cs->lost, cs->duplicated,

@@ -127,6 +127,8 @@ struct xfrag_umem {
 	struct xfrag_cache *slot_cache[XFRAG_SLOTS];
 	_Atomic uint32_t deaths;               /* slots that lost their cache */
 	_Atomic uint32_t nrows;                /* releaser rows ever used */
+	_Atomic uint32_t nreleasers;           /* live releasers: caches retire
+						* blocks only while runs can come */
 	_Atomic uint32_t nslots;               /* slots ever used */
 	uint8_t row_used[XFRAG_RELEASERS];
 	struct xfrag_ring_row *_Atomic rows[XFRAG_RELEASERS]; /* made with their row */
@@ -158,6 +160,7 @@ XFRAG_HIDDEN void xfrag_slot_release(struct xfrag_umem *u, struct xfrag_cache *c
 XFRAG_HIDDEN unsigned int xfrag_inbox_drain(struct xfrag_cache *c);
 /* A block a cache freed or took back: its spare, its stock, or the pool. */
 XFRAG_HIDDEN void xfrag_cache_keep(struct xfrag_cache *c, uint32_t blk);
+XFRAG_HIDDEN void xfrag_cache_retired_reclaim(struct xfrag_cache *c);
 /* Census: add each block's references still in rings to @pending
  * (nblocks entries); quiescent UMEM, caches_lock held. */
 XFRAG_HIDDEN void xfrag_rings_pending(struct xfrag_umem *u, int64_t *pending);
@@ -187,6 +190,8 @@ enum xfrag_place {
 	XFRAG_PLACE_PINNED,   /* detached, held by live frags (count > 0) */
 	XFRAG_PLACE_STOCK,    /* freed by runs a cache took from its inbox,
 			       * kept for its next refills */
+	XFRAG_PLACE_RETIRED,  /* carved to the end, frags out, the cache's
+			       * bias still on it */
 	XFRAG_PLACE_NR,
 	XFRAG_PLACE_MANY = 0xff, /* where[]: found in more than one place */
 };
@@ -209,7 +214,8 @@ struct xfrag_census {
 	uint32_t first_bad;   /* lowest block lost, duplicated or miscounted,
 			       * or XFRAG_NO_BLOCK */
 	uint64_t live_refs;   /* frag references outstanding: refcnt - bias on
-			       * current blocks, refcnt on pinned ones, less
+			       * current and retired blocks, refcnt on pinned
+			       * ones, less
 			       * the references in transit */
 	uint64_t in_transit;  /* references released through a releaser whose
 			       * runs wait in a ring for their cache */

@@ -25,7 +25,9 @@ int xfrag_release_init(struct xfrag_umem *u)
 {
 	uint32_t i;
 
-	u->slot_of = malloc(u->hot.nblocks ? u->hot.nblocks : 1);
+	/* Lines of its own: releasers read it for every run. */
+	u->slot_of = aligned_alloc(XFRAG_CACHELINE,
+				   (u->hot.nblocks + XFRAG_CACHELINE) & ~(XFRAG_CACHELINE - 1));
 	if (!u->slot_of)
 		return -ENOMEM;
 	for (i = 0; i < u->hot.nblocks; i++)
@@ -36,6 +38,7 @@ int xfrag_release_init(struct xfrag_umem *u)
 		atomic_init(&u->rows[i], NULL);
 	atomic_init(&u->deaths, 0);
 	atomic_init(&u->nrows, 0);
+	atomic_init(&u->nreleasers, 0);
 	atomic_init(&u->nslots, 0);
 	return 0;
 }
@@ -210,6 +213,9 @@ static void apply(struct xfrag_cache *c, uint32_t blk, int32_t count)
 		c->given_back += (uint32_t)count;
 		return;
 	}
+	/* Retired: back into that block's bias. */
+	if (c->nretired && __xfrag_cache_put_retired(c, blk, count))
+		return;
 	/* Detached (a run pins its block: nobody can have taken it since).
 	 * The last references come here: the shortcut, or the atomic. */
 	b = &u->hot.blocks[blk];
@@ -267,9 +273,14 @@ unsigned int xfrag_inbox_drain(struct xfrag_cache *c)
 
 int xfrag_cache__reclaim(struct xfrag_cache *c)
 {
+	int n;
+
 	if (!c)
 		return -EINVAL;
-	return (int)xfrag_inbox_drain(c);
+	n = (int)xfrag_inbox_drain(c);
+	/* and retired blocks freed by the shared path since the last refill */
+	xfrag_cache_retired_reclaim(c);
+	return n;
 }
 
 void xfrag_rings_pending(struct xfrag_umem *u, int64_t *pending)
@@ -336,6 +347,7 @@ struct xfrag_releaser *xfrag_releaser__create(struct xfrag_umem *u,
 		if (u->slot_cache[s])
 			ring_ensure(u, row, s); /* none: direct for that slot */
 	u->row_used[row] = 1;
+	atomic_fetch_add_explicit(&u->nreleasers, 1, memory_order_relaxed);
 	if (row >= atomic_load_explicit(&u->nrows, memory_order_relaxed))
 		/* release: the rings before a cache scans their row */
 		atomic_store_explicit(&u->nrows, row + 1, memory_order_release);
@@ -391,6 +403,7 @@ void xfrag_releaser__destroy(struct xfrag_releaser *r)
 	rel_rescue(r);
 	pthread_mutex_lock(&u->caches_lock);
 	u->row_used[r->row] = 0;
+	atomic_fetch_sub_explicit(&u->nreleasers, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&u->caches_lock);
 	free(r);
 	xfrag_umem_put(u);
