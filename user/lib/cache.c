@@ -226,6 +226,26 @@ void xfrag_cache_retired_reclaim(struct xfrag_cache *c)
 	retired_scan(c, true);
 }
 
+/* Out of line: the refill without releasers keeps its few registers. True
+ * if the block was whole after all (the inline reuse declined a low bias):
+ * ours alone, taken anew. Else it is retired. */
+static __attribute__((noinline)) bool retire_or_keep(struct xfrag_cache *c, uint32_t blk)
+{
+	struct xfrag_umem *u = c->umem;
+
+	if (atomic_load_explicit(&u->hot.blocks[blk].refcnt, memory_order_acquire) ==
+	    (int32_t)c->bias) {
+		c->reuse_in_place++;
+		fold_allocs(c);
+		if (xfrag_unlikely(c->debug))
+			xfrag_debug_recycled(u, blk);
+		cache_take(c, blk);
+		return true;
+	}
+	retire(c, blk);
+	return false;
+}
+
 /* ---------------------------------------------------------------- refill -- */
 
 /* The block is left with live frags (or there is none): retire it, and
@@ -265,20 +285,10 @@ __attribute__((noinline)) int __xfrag_cache_refill_slow(struct xfrag_cache *c)
 		 * come back by the shared path, which frees a block only at
 		 * count zero: drain our bias for that.
 		 */
-		if (atomic_load_explicit(&u->hot.blocks[blk].refcnt, memory_order_acquire) ==
-		    (int32_t)c->bias) {
-			/* All back after all (the inline reuse declined a
-			 * low bias): ours alone, take it anew. */
-			c->reuse_in_place++;
-			fold_allocs(c);
-			if (xfrag_unlikely(c->debug))
-				xfrag_debug_recycled(u, blk);
-			cache_take(c, blk);
-			return 0;
-		}
-		if (c->slot != XFRAG_NO_SLOT &&
-		    atomic_load_explicit(&u->nreleasers, memory_order_relaxed)) {
-			retire(c, blk);
+		if (atomic_load_explicit(&u->nreleasers, memory_order_relaxed) &&
+		    c->slot != XFRAG_NO_SLOT) {
+			if (retire_or_keep(c, blk))
+				return 0;
 		} else {
 			int32_t left = cache_drain(c);
 
@@ -299,7 +309,7 @@ __attribute__((noinline)) int __xfrag_cache_refill_slow(struct xfrag_cache *c)
 	}
 	/* The most recently freed first: the spare, then the stock, then a
 	 * retired block whose frags came back by the shared path. */
-	if (c->spare == XFRAG_NO_BLOCK && !c->nstock && c->nretired)
+	if (c->nretired && c->spare == XFRAG_NO_BLOCK && !c->nstock)
 		retired_scan(c, true);
 	if (c->spare != XFRAG_NO_BLOCK) {
 		blk = c->spare;
