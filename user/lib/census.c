@@ -59,11 +59,28 @@ static void bad_count(struct walk *w, uint32_t blk)
 	mark_bad(w, blk);
 }
 
-/* The pool's free list, from the head. A repeat is a cycle: stop there. */
+/* A free block: count 0, no owner. */
+static void check_free(struct walk *w, uint32_t blk)
+{
+	if (count_of(w, blk) < 0 ||
+	    atomic_load_explicit(&w->u->hot.blocks[blk].owner, memory_order_relaxed) !=
+		    XFRAG_NO_OWNER)
+		bad_count(w, blk);
+}
+
+/* The pool: its top slot, then its free list from the head. A repeat is a
+ * cycle: stop there. */
 static void walk_pool(struct walk *w)
 {
 	uint64_t head = atomic_load_explicit(&w->u->pool.head, memory_order_acquire);
-	uint32_t blk = (uint32_t)head, steps = 0;
+	uint32_t blk = (uint32_t)head, steps = 0,
+		 top = atomic_load_explicit(&w->u->pool.top, memory_order_acquire);
+
+	if (top != XFRAG_NO_BLOCK) {
+		claim(w, top, XFRAG_PLACE_POOL);
+		if (top < w->cs->nblocks)
+			check_free(w, top);
+	}
 
 	while (blk != XFRAG_NO_BLOCK && steps++ <= w->cs->nblocks) {
 		bool seen;
@@ -76,10 +93,7 @@ static void walk_pool(struct walk *w)
 		claim(w, blk, XFRAG_PLACE_POOL);
 		if (seen)
 			return;
-		if (count_of(w, blk) < 0 ||
-		    atomic_load_explicit(&w->u->hot.blocks[blk].owner,
-					 memory_order_relaxed) != XFRAG_NO_OWNER)
-			bad_count(w, blk);
+		check_free(w, blk);
 		blk = atomic_load_explicit(&w->u->hot.blocks[blk].next,
 					   memory_order_relaxed);
 	}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The global free-block pool: a tagged lock-free LIFO, see internal.h. */
+/* The global free-block pool: a tagged lock-free LIFO behind a one-block
+ * slot for the newest, see internal.h. */
 #include "internal.h"
 
 #define HEAD(tag, idx) (((uint64_t)(tag) << 32) | (idx))
@@ -18,6 +19,7 @@ void xfrag_pool_init(struct xfrag_umem *u)
 		atomic_init(&b[i].owner, XFRAG_NO_OWNER);
 	}
 	atomic_init(&u->pool.head, HEAD(0, n ? 0 : XFRAG_NO_BLOCK));
+	atomic_init(&u->pool.top, XFRAG_NO_BLOCK);
 	atomic_init(&u->pool.empty, 0);
 	atomic_init(&u->pool.bad_release, 0);
 }
@@ -25,9 +27,17 @@ void xfrag_pool_init(struct xfrag_umem *u)
 void xfrag_pool_push(struct xfrag_umem *u, uint32_t blk)
 {
 	struct xfrag_block *b = &u->hot.blocks[blk];
-	uint64_t old = atomic_load_explicit(&u->pool.head, memory_order_relaxed);
+	uint64_t old;
 
 	atomic_store_explicit(&b->owner, XFRAG_NO_OWNER, memory_order_relaxed);
+	/* acq_rel: the block's contents go with it; the one it displaces
+	 * (pushed by another thread) comes with its own. */
+	blk = atomic_exchange_explicit(&u->pool.top, blk, memory_order_acq_rel);
+	if (blk == XFRAG_NO_BLOCK)
+		return;
+	/* The block it displaced goes onto the list, still newest-first. */
+	b = &u->hot.blocks[blk];
+	old = atomic_load_explicit(&u->pool.head, memory_order_relaxed);
 	do {
 		atomic_store_explicit(&b->next, HEAD_IDX(old),
 				      memory_order_relaxed);
@@ -39,9 +49,18 @@ void xfrag_pool_push(struct xfrag_umem *u, uint32_t blk)
 
 uint32_t xfrag_pool_pop(struct xfrag_umem *u)
 {
-	uint64_t old = atomic_load_explicit(&u->pool.head, memory_order_acquire);
+	uint64_t old;
 	uint32_t idx, next;
 
+	/* The newest first; a plain look before the exchange, so that an
+	 * empty slot costs no locked instruction. */
+	if (atomic_load_explicit(&u->pool.top, memory_order_relaxed) != XFRAG_NO_BLOCK) {
+		idx = atomic_exchange_explicit(&u->pool.top, XFRAG_NO_BLOCK,
+					       memory_order_acq_rel);
+		if (idx != XFRAG_NO_BLOCK)
+			return idx;
+	}
+	old = atomic_load_explicit(&u->pool.head, memory_order_acquire);
 	do {
 		idx = HEAD_IDX(old);
 		if (idx == XFRAG_NO_BLOCK) {
