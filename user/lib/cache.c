@@ -263,8 +263,8 @@ __attribute__((noinline)) int __xfrag_cache_refill_slow(struct xfrag_cache *c)
 	 * spare and the stock are used up: reading the rings costs a miss or
 	 * two on lines the releasers write, so take many runs at a time.
 	 */
-	if (c->slot != XFRAG_NO_SLOT && c->spare == XFRAG_NO_BLOCK && !c->nstock &&
-	    atomic_load_explicit(&u->nrows, memory_order_relaxed) &&
+	if (atomic_load_explicit(&u->nrows, memory_order_relaxed) &&
+	    c->slot != XFRAG_NO_SLOT && c->spare == XFRAG_NO_BLOCK && !c->nstock &&
 	    xfrag_inbox_drain(c) && blk != XFRAG_NO_BLOCK &&
 	    c->bias >= XFRAG_BIAS_LOW &&
 	    atomic_load_explicit(&u->hot.blocks[blk].refcnt, memory_order_acquire) ==
