@@ -166,9 +166,10 @@ struct xfrag_umem_stats {
 	uint32_t block_size;
 	uint32_t nblocks;
 	uint32_t blocks_free;    /* in the pool; a cache's spare is not free */
-	uint32_t blocks_in_use;  /* the others: caches' current, spare and stock
-				  * blocks, detached blocks pinned by live
-				  * frags or by runs in releasers' rings */
+	uint32_t blocks_in_use;  /* the others: caches' current, retired, spare
+				  * and stock blocks, detached blocks pinned
+				  * by live frags or by runs in releasers'
+				  * rings */
 	uint32_t backing;        /* enum xfrag_backing */
 	uint32_t hugepages_needed; /* 2 MiB pages it takes to back the area */
 	uint64_t pool_empty;     /* pops that found the pool empty */
@@ -689,7 +690,8 @@ static inline uint64_t xfrag_cache__allocs(const struct xfrag_cache *c)
  * @c: the cache (NULL: nothing happens)
  *
  * The block returns to the pool at once if no frag of it is live, else on
- * the last release. The next allocation takes a fresh block.
+ * the last release; so do its retired blocks, and its spare and stock go
+ * to the pool. The next allocation takes a fresh block.
  */
 XFRAG_API void xfrag_cache__flush(struct xfrag_cache *c);
 
@@ -699,7 +701,10 @@ XFRAG_API void xfrag_cache__flush(struct xfrag_cache *c);
  *
  * A refill does this by itself; a cache that does not allocate for a
  * while (an rx queue whose fill ring is full) calls it so that the blocks
- * its packets pinned are free again for any queue.
+ * its packets pinned are free again. Retired blocks whose frags all came
+ * back (by the runs, or by the shared path) are freed too. Freed blocks
+ * become the cache's spare and stock, the oldest beyond those go to the
+ * pool.
  *
  * Context: the cache's owner thread.
  * Return: the number of runs applied, or -EINVAL for a NULL @c.
