@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <xfrag/common.h>
+
 struct opt_table;
 
 /* One subcommand: main.c dispatches on the name, man.c documents it. */
@@ -40,6 +42,9 @@ static inline void cpu_relax(void)
 }
 
 void sleep_ms(unsigned int ms);
+
+/* Route the library's messages up to @max_level to stderr as "CMD: ...". */
+void bench_set_log(const char *cmd, enum xfrag_log_level max_level);
 
 /*
  * An idle consumer thread (capture writer, worker): spin a little, then

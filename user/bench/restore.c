@@ -6,7 +6,6 @@
  * that this reads; the next --busy-poll start on the interface does the
  * same by itself.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,17 +40,6 @@ const struct opt_table restore_table = {
 		 "run that changed them is still going).",
 };
 
-__attribute__((format(printf, 2, 0))) static void
-log_cb(enum xfrag_log_level level, const char *fmt, va_list ap)
-{
-	if (level > XFRAG_LOG_INFO)
-		return;
-	fprintf(stderr, "restore: %s", level == XFRAG_LOG_ERROR ? "" :
-					level == XFRAG_LOG_WARN ? "warning: " : "");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
-
 int cmd_restore(int argc, char **argv)
 {
 	struct restore_cfg c = { 0 };
@@ -59,7 +47,7 @@ int cmd_restore(int argc, char **argv)
 
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	xfrag_set_log(log_cb, XFRAG_LOG_INFO);
+	bench_set_log("restore", XFRAG_LOG_INFO);
 	rc = xfrag_devtune__restore_saved(c.ifname, c.state_dir);
 	if (rc < 0) {
 		fprintf(stderr, "restore: %s: %s\n", c.ifname, strerror(-rc));

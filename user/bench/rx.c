@@ -16,7 +16,6 @@
  * books balance; the summary prints the balance.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,17 +29,6 @@
 #include "signals.h"
 #include "stats.h"
 #include "workload.h"
-
-/* Log callback: prefix library messages so users know where they come from. */
-__attribute__((format(printf, 2, 0))) static void
-log_cb(enum xfrag_log_level level, const char *fmt, va_list ap)
-{
-	if (level > XFRAG_LOG_WARN)
-		return;
-	fprintf(stderr, "rx: %s", level == XFRAG_LOG_ERROR ? "" : "warning: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
 
 /* The files the run writes besides its reports. */
 struct rx_files {
@@ -313,7 +301,7 @@ int cmd_rx(int argc, char **argv)
 		pin_cpu(c.cpus[0]);
 
 	stop_on_signals();
-	xfrag_set_log(log_cb, XFRAG_LOG_WARN);
+	bench_set_log("rx", XFRAG_LOG_WARN);
 	rc = 1;
 	lat = calloc(1, sizeof(*lat));
 	if (!lat) {

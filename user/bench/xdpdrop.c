@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,16 +56,6 @@ const struct opt_table xdpdrop_table = {
 		 "before the first drop to the one after the last.",
 };
 
-__attribute__((format(printf, 2, 0))) static void
-log_cb(enum xfrag_log_level level, const char *fmt, va_list ap)
-{
-	if (level > XFRAG_LOG_WARN)
-		return;
-	fprintf(stderr, "xdp-drop: %s", level == XFRAG_LOG_ERROR ? "" : "warning: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
-
 int cmd_xdpdrop(int argc, char **argv)
 {
 	struct drop_cfg c = { .interval_ms = 1000 };
@@ -98,7 +87,7 @@ int cmd_xdpdrop(int argc, char **argv)
 		fprintf(tl, "# t_s pps\n");
 	}
 	stop_on_signals();
-	xfrag_set_log(log_cb, XFRAG_LOG_WARN);
+	bench_set_log("xdp-drop", XFRAG_LOG_WARN);
 	xdp = prog_attach("xdp-drop", c.ifname, &c.prog, XFRAG_XDP_DROP, false, 0);
 	if (!xdp) {
 		if (tl)
