@@ -105,22 +105,28 @@ static void retired_remove(struct xfrag_cache *c, uint32_t k)
 	c->retired[k] = c->retired[--c->nretired];
 }
 
-/* Retired block @k has every frag back (its count is our bias): it is ours
- * alone, free for a plain store. @keep: to the spare/stock, else the pool. */
-static void retired_free(struct xfrag_cache *c, uint32_t k, bool keep)
+/* Free block @blk (count 0) goes to the spare/stock (@keep) or the pool;
+ * its old frags are stale from now on. */
+static void give_back(struct xfrag_cache *c, uint32_t blk, bool keep)
 {
-	struct xfrag_umem *u = c->umem;
-	uint32_t blk = c->retired[k].block;
-
-	retired_remove(c, k);
-	atomic_store_explicit(&u->hot.blocks[blk].refcnt, 0, memory_order_relaxed);
-	c->retired_freed++;
 	if (xfrag_unlikely(c->debug))
-		xfrag_debug_recycled(u, blk);
+		xfrag_debug_recycled(c->umem, blk);
 	if (keep)
 		xfrag_cache_keep(c, blk);
 	else
-		__xfrag_block_recycle(u, blk);
+		__xfrag_block_recycle(c->umem, blk);
+}
+
+/* Retired block @k has every frag back (its count is our bias): it is ours
+ * alone, free for a plain store. */
+static void retired_free(struct xfrag_cache *c, uint32_t k, bool keep)
+{
+	uint32_t blk = c->retired[k].block;
+
+	retired_remove(c, k);
+	atomic_store_explicit(&c->umem->hot.blocks[blk].refcnt, 0, memory_order_relaxed);
+	c->retired_freed++;
+	give_back(c, blk, keep);
 }
 
 /* Give retired block @k up: free if every frag is back, else drain our
@@ -147,12 +153,7 @@ static void retired_drain(struct xfrag_cache *c, uint32_t k, bool keep)
 		return;
 	}
 	/* The last frag came back between our look and the atomic. */
-	if (xfrag_unlikely(c->debug))
-		xfrag_debug_recycled(u, r.block);
-	if (keep)
-		xfrag_cache_keep(c, r.block);
-	else
-		__xfrag_block_recycle(u, r.block);
+	give_back(c, r.block, keep);
 }
 
 /* The current block ran out with frags still out: keep our bias on it
@@ -226,6 +227,16 @@ void xfrag_cache_retired_reclaim(struct xfrag_cache *c)
 	retired_scan(c, true);
 }
 
+/* Every frag of the current block @blk is back and its bias folded: ours
+ * alone, carve it again with a fresh bias. */
+static void take_anew(struct xfrag_cache *c, uint32_t blk)
+{
+	c->reuse_in_place++;
+	if (xfrag_unlikely(c->debug))
+		xfrag_debug_recycled(c->umem, blk);
+	cache_take(c, blk);
+}
+
 /* Out of line: the refill without releasers keeps its few registers. True
  * if the block was whole after all (the inline reuse declined a low bias):
  * ours alone, taken anew. Else it is retired. */
@@ -235,11 +246,8 @@ static __attribute__((noinline)) bool retire_or_keep(struct xfrag_cache *c, uint
 
 	if (atomic_load_explicit(&u->hot.blocks[blk].refcnt, memory_order_acquire) ==
 	    (int32_t)c->bias) {
-		c->reuse_in_place++;
 		fold_allocs(c);
-		if (xfrag_unlikely(c->debug))
-			xfrag_debug_recycled(u, blk);
-		cache_take(c, blk);
+		take_anew(c, blk);
 		return true;
 	}
 	retire(c, blk);
@@ -294,10 +302,7 @@ __attribute__((noinline)) int __xfrag_cache_refill_slow(struct xfrag_cache *c)
 
 			if (left == 0) {
 				/* Released while we looked: reuse in place. */
-				c->reuse_in_place++;
-				if (xfrag_unlikely(c->debug))
-					xfrag_debug_recycled(u, blk);
-				cache_take(c, blk);
+				take_anew(c, blk);
 				return 0;
 			}
 			if (xfrag_unlikely(left < 0))
