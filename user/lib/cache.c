@@ -23,12 +23,11 @@ struct xfrag_cache *xfrag_cache__create(struct xfrag_umem *umem,
 		errno = EINVAL;
 		return NULL;
 	}
-	c = aligned_alloc(XFRAG_CACHELINE, sizeof(*c));
+	c = xfrag_zalloc_lines(sizeof(*c));
 	if (!c) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	memset(c, 0, sizeof(*c));
 	c->umem = umem;
 	c->block = XFRAG_NO_BLOCK;
 	c->spare = XFRAG_NO_BLOCK;

@@ -8,6 +8,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "xfrag/frag.h"
 
@@ -19,6 +21,19 @@ xfrag_log(enum xfrag_log_level level, const char *fmt, ...);
 #define pr_warn(...) xfrag_log(XFRAG_LOG_WARN, __VA_ARGS__)
 #define pr_info(...) xfrag_log(XFRAG_LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) xfrag_log(XFRAG_LOG_DEBUG, __VA_ARGS__)
+
+/* Zeroed memory on cache lines of its own, @size rounded up to whole lines:
+ * for state one CPU writes and others read, which must share a line with
+ * nothing else on the heap. NULL when out of memory. */
+static inline void *xfrag_zalloc_lines(size_t size)
+{
+	size_t n = (size + XFRAG_CACHELINE - 1) & ~(size_t)(XFRAG_CACHELINE - 1);
+	void *p = aligned_alloc(XFRAG_CACHELINE, n ? n : XFRAG_CACHELINE);
+
+	if (p)
+		memset(p, 0, n);
+	return p;
+}
 
 /*
  * Lock-free LIFO of free blocks (a Treiber stack). The head packs the top

@@ -26,8 +26,7 @@ int xfrag_release_init(struct xfrag_umem *u)
 	uint32_t i;
 
 	/* Lines of its own: releasers read it for every run. */
-	u->slot_of = aligned_alloc(XFRAG_CACHELINE,
-				   (u->hot.nblocks + XFRAG_CACHELINE) & ~(XFRAG_CACHELINE - 1));
+	u->slot_of = xfrag_zalloc_lines(u->hot.nblocks);
 	if (!u->slot_of)
 		return -ENOMEM;
 	for (i = 0; i < u->hot.nblocks; i++)
@@ -79,11 +78,9 @@ static struct xfrag_ring_row *row_ensure(struct xfrag_umem *u, uint32_t row)
 
 	if (!w) {
 		/* Its own lines: cache lookups read it next to nothing written. */
-		w = aligned_alloc(XFRAG_CACHELINE, sizeof(*w));
-		if (w) {
-			memset(w, 0, sizeof(*w));
+		w = xfrag_zalloc_lines(sizeof(*w));
+		if (w)
 			atomic_store_explicit(&u->rows[row], w, memory_order_release);
-		}
 	}
 	return w;
 }
@@ -100,10 +97,9 @@ static struct xfrag_rring *ring_ensure(struct xfrag_umem *u, uint32_t row,
 	q = atomic_load_explicit(&w->ring[slot], memory_order_relaxed);
 	if (q)
 		return q;
-	q = aligned_alloc(XFRAG_CACHELINE, sizeof(*q));
+	q = xfrag_zalloc_lines(sizeof(*q));
 	if (!q)
 		return NULL;
-	memset(q, 0, sizeof(*q));
 	/* release: the zeroed ring before the pointer */
 	atomic_store_explicit(&w->ring[slot], q, memory_order_release);
 	return q;
@@ -318,12 +314,11 @@ struct xfrag_releaser *xfrag_releaser__create(struct xfrag_umem *u,
 		return NULL;
 	}
 	/* Its own lines: it is written at every call. */
-	r = aligned_alloc(XFRAG_CACHELINE, sizeof(*r));
+	r = xfrag_zalloc_lines(sizeof(*r));
 	if (!r) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	memset(r, 0, sizeof(*r));
 	r->umem = u;
 	pthread_mutex_lock(&u->caches_lock);
 	for (row = 0; row < XFRAG_RELEASERS && u->row_used[row]; row++)

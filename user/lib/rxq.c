@@ -307,13 +307,11 @@ struct xfrag_rxq *xfrag_rxq__create(struct xfrag_umem *umem,
 		errno = EINVAL;
 		return NULL;
 	}
-	q = aligned_alloc(XFRAG_CACHELINE,
-			  (sizeof(*q) + XFRAG_CACHELINE - 1) & ~(size_t)(XFRAG_CACHELINE - 1));
+	q = xfrag_zalloc_lines(sizeof(*q));
 	if (!q) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	memset(q, 0, sizeof(*q));
 	q->s.fd = -1;
 	q->umem = umem;
 	q->area = umem->hot.area;

@@ -123,13 +123,11 @@ struct xfrag_txq *xfrag_txq__create(struct xfrag_umem *umem,
 		goto err_out;
 	}
 
-	q = aligned_alloc(XFRAG_CACHELINE,
-			  (sizeof(*q) + XFRAG_CACHELINE - 1) & ~(size_t)(XFRAG_CACHELINE - 1));
+	q = xfrag_zalloc_lines(sizeof(*q));
 	if (!q) {
 		err = -ENOMEM;
 		goto err_out;
 	}
-	memset(q, 0, sizeof(*q));
 	q->s.fd = -1;
 	q->umem = umem;
 	q->ifindex = p.ifindex;

@@ -189,13 +189,11 @@ struct xfrag_umem *xfrag_umem__create(const struct xfrag_umem_opts *opts)
 		return NULL;
 	}
 
-	u = aligned_alloc(XFRAG_CACHELINE,
-			  (sizeof(*u) + XFRAG_CACHELINE - 1) & ~(size_t)(XFRAG_CACHELINE - 1));
+	u = xfrag_zalloc_lines(sizeof(*u));
 	if (!u) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	memset(u, 0, sizeof(*u));
 	u->block_size = block_size;
 	u->hot.size = size;
 	u->hot.block_shift = (uint32_t)__builtin_ctz(block_size);
