@@ -222,8 +222,7 @@ static void *writer_thread(void *arg)
 	struct xfrag_umem *u = cap->run->umem;
 	unsigned int i, n, idle = 0;
 	struct xfrag_pkt *p;
-	/* Written frames go back to the rx thread's cache in batches
-	 * (xfrag_releaser__release_pkts); without one, the shared path. */
+	/* The frames' way back: see spsc_release_pkts(). */
 	struct xfrag_releaser *rel = xfrag_releaser__create(u, NULL);
 
 	pin_cpu(cap->cfg->write_cpu);
@@ -237,10 +236,7 @@ static void *writer_thread(void *arg)
 
 			while ((n = spsc_peek(r, &p))) {
 				write_frames(cap, p, n);
-				if (rel)
-					xfrag_releaser__release_pkts(rel, p, n);
-				else
-					xfrag_pkt__release_bulk(u, p, n);
+				spsc_release_pkts(rel, u, p, n);
 				spsc_pop(r, n);
 				any = true;
 			}

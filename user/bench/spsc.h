@@ -29,6 +29,20 @@ struct spsc {
 	struct xfrag_pkt slot[];
 };
 
+/*
+ * The consumer's release of @n views it is done with: in batches to the
+ * carving rx thread's cache through the consumer's releaser @rel, or by
+ * the shared path when it got none (@rel NULL: all 64 are taken).
+ */
+static inline void spsc_release_pkts(struct xfrag_releaser *rel, struct xfrag_umem *u,
+				     const struct xfrag_pkt *p, unsigned int n)
+{
+	if (rel)
+		xfrag_releaser__release_pkts(rel, p, n);
+	else
+		xfrag_pkt__release_bulk(u, p, n);
+}
+
 /* A ring of at least @frames views (rounded up to a power of two); NULL if no memory. */
 struct spsc *spsc_new(uint32_t frames);
 void spsc_free(struct spsc *r);

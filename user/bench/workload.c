@@ -152,8 +152,7 @@ static void *worker_thread(void *arg)
 	unsigned int i, nq = run->cfg->nq, idle = 0, n;
 	struct xfrag_pkt *p;
 	uint64_t done = 0;
-	/* Runs go back to the rx thread's cache in batches; without a
-	 * releaser (64 exist already) through the shared path. */
+	/* The frames' way back: see spsc_release_pkts(). */
 	struct xfrag_releaser *rel = xfrag_releaser__create(u, NULL);
 
 	for (;;) {
@@ -164,10 +163,7 @@ static void *worker_thread(void *arg)
 			struct spsc *r = run->t[i].rings[w->idx];
 
 			while ((n = spsc_peek(r, &p))) {
-				if (rel)
-					xfrag_releaser__release_pkts(rel, p, n);
-				else
-					xfrag_pkt__release_bulk(u, p, n);
+				spsc_release_pkts(rel, u, p, n);
 				spsc_pop(r, n);
 				done += n;
 				any = true;
