@@ -140,7 +140,7 @@ void report_summary(const struct rx_run *r, const struct rx_result *res, FILE *o
 		       (unsigned long long)hist_quantile(lat, 0.99),
 		       (unsigned long long)hist_quantile(lat, 0.999),
 		       (unsigned long long)lat->max, (unsigned long long)lat->n,
-		       c->wl == WL_CAPTURE ? 1 : c->latency_every);
+		       rx_stamp_every(c));
 	if (c->wl == WL_TOUCH)
 		fprintf(out, "  verified   %llu test frames intact, %llu corrupt, %llu not test frames\n",
 		       (unsigned long long)tt->verified, (unsigned long long)tt->corrupt,
@@ -242,7 +242,7 @@ void report_json(const struct rx_run *r, const struct rx_result *res, FILE *out)
 		       (unsigned long long)hist_quantile(lat, 0.99),
 		       (unsigned long long)hist_quantile(lat, 0.999),
 		       (unsigned long long)lat->max, (unsigned long long)lat->n,
-		       c->wl == WL_CAPTURE ? 1 : c->latency_every);
+		       rx_stamp_every(c));
 	else
 		fprintf(out, "\"latency_ns\":null,");
 	if (res->capture) {

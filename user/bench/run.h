@@ -76,6 +76,13 @@ struct rx_cfg {
 	int write_cpu;          /* the writer thread's CPU, -1: any */
 };
 
+/* The program stamps one frame in this many: capture stamps every frame
+ * it writes, the latency histogram needs a sample only. */
+static inline uint32_t rx_stamp_every(const struct rx_cfg *c)
+{
+	return c->wl == WL_CAPTURE ? 1 : c->latency_every;
+}
+
 /* One rx queue and its thread. Counters are written by the owner only. */
 struct rx_thread {
 	struct rx_run *run;

@@ -88,12 +88,10 @@ static int rx_start(struct rx_run *r)
 		}
 	}
 	/* The program, then the sockets: each queue's socket enters the
-	 * XSKMAP only once its fill ring is stocked. Capture stamps every
-	 * frame, so it asks for the metadata of all, whatever --no-latency
-	 * says; the latency histogram needs a sample only. */
+	 * XSKMAP only once its fill ring is stocked. Capture asks for the
+	 * stamps whatever --no-latency says. */
 	r->xdp = prog_attach("rx", c->ifname, &c->prog, XFRAG_XDP_REDIRECT,
-			     c->latency || c->wl == WL_CAPTURE,
-			     c->wl == WL_CAPTURE ? 1 : c->latency_every);
+			     c->latency || c->wl == WL_CAPTURE, rx_stamp_every(c));
 	if (!r->xdp || r->path->setup(r) || workload_setup(r))
 		return -1;
 	for (i = 0; i < c->nq; i++) {
