@@ -200,30 +200,19 @@ bool __xfrag_cache_put_retired(struct xfrag_cache *c, uint32_t blk, int32_t coun
 }
 
 /* Retired blocks whose last frags came back another way (the shared path
- * drops the count, not our bias): free them. Returns how many. */
-static unsigned int retired_scan(struct xfrag_cache *c, bool keep)
+ * drops the count, not our bias): free them into the spare and stock. */
+void xfrag_cache_retired_reclaim(struct xfrag_cache *c)
 {
 	const struct xfrag_block *blocks = c->umem->hot.blocks;
-	unsigned int n = 0;
 	uint32_t k = 0;
 
 	while (k < c->nretired) {
-		const struct xfrag_retired *r = &c->retired[k];
-
-		if (atomic_load_explicit(&blocks[r->block].refcnt, memory_order_acquire) ==
-		    (int32_t)r->bias) {
-			retired_free(c, k, keep);
-			n++;
-		} else {
+		if (atomic_load_explicit(&blocks[c->retired[k].block].refcnt,
+					 memory_order_acquire) == (int32_t)c->retired[k].bias)
+			retired_free(c, k, true); /* k now holds another one */
+		else
 			k++;
-		}
 	}
-	return n;
-}
-
-void xfrag_cache_retired_reclaim(struct xfrag_cache *c)
-{
-	retired_scan(c, true);
 }
 
 /* Every frag of the current block @blk is back and its bias folded: ours
@@ -314,7 +303,7 @@ __attribute__((noinline)) int __xfrag_cache_refill_slow(struct xfrag_cache *c)
 	/* The most recently freed first: the spare, then the stock, then a
 	 * retired block whose frags came back by the shared path. */
 	if (c->nretired && c->spare == XFRAG_NO_BLOCK && !c->nstock)
-		retired_scan(c, true);
+		xfrag_cache_retired_reclaim(c);
 	if (c->spare != XFRAG_NO_BLOCK) {
 		blk = c->spare;
 		c->spare = XFRAG_NO_BLOCK;

@@ -181,6 +181,7 @@ XFRAG_HIDDEN void xfrag_slot_release(struct xfrag_umem *u, struct xfrag_cache *c
 XFRAG_HIDDEN unsigned int xfrag_inbox_drain(struct xfrag_cache *c);
 /* A block a cache freed or took back: its spare, its stock, or the pool. */
 XFRAG_HIDDEN void xfrag_cache_keep(struct xfrag_cache *c, uint32_t blk);
+/* Retired blocks found whole (count back to their bias): spare, stock. */
 XFRAG_HIDDEN void xfrag_cache_retired_reclaim(struct xfrag_cache *c);
 /* Census: add each block's references still in rings to @pending
  * (nblocks entries); quiescent UMEM, caches_lock held. */
