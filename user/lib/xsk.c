@@ -18,8 +18,22 @@
 #include "internal.h"
 #include "xsk_internal.h"
 
-/* Binds of a busy queue before giving up: backoff 2, 4, ... 64 ms, ~0.3 s. */
-#define BIND_TRIES 10
+/*
+ * How long a bind of a busy queue is retried (backoff 2, 4, ... 64 ms): a
+ * socket that just closed holds its queue until the kernel has torn its
+ * pool down, after an RCU grace period and a work item, which a loaded
+ * machine can take hundreds of milliseconds to run. Bounded by time, not
+ * by a count of tries, so that a slow machine waits as long as a fast one.
+ */
+#define BIND_WAIT_NS 3000000000ull
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void sleep_ms(unsigned int ms)
 {
@@ -265,7 +279,9 @@ static int check_shared(const struct xfrag_umem *u,
 int xfrag_sock_open(struct xfrag_umem *u, const struct xfrag_sock_params *p,
 		    struct xfrag_sock *s)
 {
-	unsigned int tries, delay = 2;
+	unsigned int delay = 2;
+	uint64_t deadline = mono_ns() + BIND_WAIT_NS;
+	bool last;
 	bool shared = false;
 	int err;
 
@@ -276,7 +292,9 @@ int xfrag_sock_open(struct xfrag_umem *u, const struct xfrag_sock_params *p,
 	s->queue_id = p->queue_id;
 
 	pthread_mutex_lock(&u->lock);
-	for (tries = 0;; tries++) {
+	for (;;) {
+		/* The last try if the next backoff would pass the deadline. */
+		last = mono_ns() + (uint64_t)delay * 1000000ull > deadline;
 		if (sock_queue_used(u, p->ifindex, p->queue_id)) {
 			/* The kernel would make them share one fill ring. */
 			pr_err("%s queue %u already has a socket on this UMEM (an rx or tx queue): use another queue or UMEM",
@@ -290,12 +308,12 @@ int xfrag_sock_open(struct xfrag_umem *u, const struct xfrag_sock_params *p,
 		err = sock_prepare(u, p, s, !shared);
 		if (!err)
 			err = shared ? do_bind(s, p, XDP_SHARED_UMEM, u->socks->fd) :
-				       bind_first(s, p, tries + 1 >= BIND_TRIES);
+				       bind_first(s, p, last);
 		if (!err)
 			break;
 		sock_discard(s);
 		/* A queue whose socket just closed stays busy for a while. */
-		if (err != -EBUSY || tries + 1 >= BIND_TRIES) {
+		if (err != -EBUSY || last) {
 			if (err == -EBUSY)
 				pr_err("%s queue %u is busy: another AF_XDP socket is bound to it (or its last one is still being torn down)",
 				       p->ifname, p->queue_id);
