@@ -30,7 +30,7 @@
 #   net   default       unit              20
 #   net   default       integration      110  the tests' own waits
 #   net   default       soak              80  60 s of traffic
-#   net   debug_frags   build             75  (in the CPU lane's shadow)
+#   net   debug_frags   build             90  (in the CPU lane's shadow)
 #   net   debug_frags   unit              20
 #   net   debug_frags   integration      110
 #   cpu   default       stress            25  XFRAG_STRESS_SECONDS=8
@@ -68,7 +68,7 @@ budget() { # budget LABEL STEP
 	case "$1 $2" in
 	"- setup-deps") echo 20 ;;
 	"default build") echo 40 ;;
-	"debug_frags build") echo 75 ;; # beside the CPU lane's builds
+	"debug_frags build") echo 90 ;; # beside the CPU lane's builds
 	"asan+ubsan build" | "tsan build" | "libfuzzer build") echo 110 ;;
 	"tsan unit") echo 30 ;;
 	*" unit") echo 20 ;;
