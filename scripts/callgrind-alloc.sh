@@ -8,7 +8,7 @@
 # xfrag and DPDK rows come from the same compiler with the same flags
 # (user/bench/meson.build).
 #   scripts/callgrind-alloc.sh [BUILD_DIR] [ROWS] [-- extra xfrag-bench alloc options]
-# ROWS defaults to "single owner stack dpdk mixed stack-mixed" (dpdk only
+# ROWS defaults to "single bound owner stack dpdk mixed stack-mixed" (dpdk only
 # where the benchmark was built with DPDK). The cross-thread rows are left
 # out: valgrind runs one thread at a time, so their spin-waits would count.
 set -euo pipefail
@@ -19,7 +19,7 @@ shift $(( $# > 2 ? 2 : $# ))
 bin=$build/user/bench/xfrag-bench
 n=${CALLGRIND_OPS:-1000000}
 if [ -z "$rows" ]; then
-	rows="single owner stack"
+	rows="single bound owner stack"
 	"$bin" alloc --help | grep -q "dpdk" && grep -q XFRAG_BENCH_DPDK "$build/build.ninja" &&
 		rows="$rows dpdk"
 	rows="$rows mixed stack-mixed"

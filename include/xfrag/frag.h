@@ -98,6 +98,9 @@ struct xfrag_umem_hot {
 	uint32_t block_shift;
 	uint32_t nblocks;
 	uint32_t debug; /* built with -Ddebug_frags: track every frag */
+	/* Thread bindings to this UMEM are valid while they carry this
+	 * value: a new one (from a process-wide serial) ends them all. */
+	_Atomic uint64_t bind_gen;
 };
 
 /*
@@ -120,6 +123,7 @@ struct xfrag_cache {
 	uint8_t slot;       /* inbox slot for batched release, or 0xff */
 	uint8_t nstock;
 	uint8_t nretired;
+	uint8_t bound;      /* some thread's binding names it (xfrag_cache__bind) */
 	struct xfrag_umem *umem;
 	uint32_t stock[XFRAG_STOCK]; /* freed blocks kept back, newest last */
 	struct xfrag_retired retired[XFRAG_RETIRED]; /* [0]: an old one */
@@ -136,6 +140,20 @@ struct xfrag_cache {
 	uint64_t inbox_atomics;  /* ... atomic RMWs that took (counts, pool) */
 	uint64_t retired_freed;  /* retired blocks whose frags all came back */
 } __attribute__((aligned(XFRAG_CACHELINE)));
+
+/*
+ * A thread's binding (xfrag_cache__bind()): the cache the any-thread
+ * release calls of this thread use for frags of @umem, while @gen is the
+ * UMEM's bind_gen. Compared, never followed, until it matches: a stale one
+ * (its UMEM gone, another at the same address) cannot match the new
+ * UMEM's serial.
+ */
+struct __xfrag_binding {
+	const struct xfrag_umem *umem;
+	struct xfrag_cache *cache;
+	uint64_t gen;
+};
+extern XFRAG_API _Thread_local struct __xfrag_binding __xfrag_bound;
 
 /* ---------------------------------------------------------------- UMEM -- */
 
@@ -324,26 +342,6 @@ static __xfrag_always_inline unsigned int __xfrag_block_put(struct xfrag_umem *u
 	return 1;
 }
 
-/**
- * xfrag_umem__release() - drop one reference to a frag
- * @umem: the UMEM the frag was carved from (NULL: nothing happens)
- * @addr: the frag's handle
- *
- * The last reference to a block returns it to the pool.
- *
- * Context: any thread.
- * Return: the number of atomic operations performed (0 or 1).
- */
-static inline unsigned int xfrag_umem__release(struct xfrag_umem *umem,
-					       uint64_t addr)
-{
-	if (xfrag_unlikely(!umem))
-		return 0;
-	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
-		return __xfrag_debug_put(umem, addr, 1, false);
-	return __xfrag_block_put(umem, addr, 1);
-}
-
 /*
  * Drop the references of one run. With @c, frags of the block that cache
  * is carving right now go back into its bias with a plain add (outstanding
@@ -383,6 +381,57 @@ static __xfrag_always_inline unsigned int __xfrag_put_run(struct xfrag_umem *ume
 		}
 	}
 	return __xfrag_block_put(umem, addr, count);
+}
+
+/*
+ * The cache the calling thread is bound to for @umem, or NULL: two loads
+ * and compares of thread-local data and one load of the UMEM's hot line.
+ */
+static __xfrag_always_inline struct xfrag_cache *
+__xfrag_bound_cache(const struct xfrag_umem *umem)
+{
+	const struct __xfrag_binding *b = &__xfrag_bound;
+
+	if (b->umem != umem ||
+	    b->gen != atomic_load_explicit(&xfrag_umem__hot(umem)->bind_gen,
+					   memory_order_relaxed))
+		return NULL;
+	return b->cache;
+}
+
+/* One frag, on the thread of @c: into its bias if it carves the block. */
+static __xfrag_always_inline unsigned int __xfrag_cache_release(struct xfrag_cache *c,
+								uint64_t addr)
+{
+	if (xfrag_unlikely(c->debug))
+		return __xfrag_debug_cache_put_bulk(c, &addr, 1);
+	return __xfrag_put_run(c->umem, c, addr, 1);
+}
+
+/**
+ * xfrag_umem__release() - drop one reference to a frag
+ * @umem: the UMEM the frag was carved from (NULL: nothing happens)
+ * @addr: the frag's handle
+ *
+ * The last reference to a block returns it to the pool. On a thread bound
+ * to a cache of @umem (xfrag_cache__bind()), the cache's own path.
+ *
+ * Context: any thread.
+ * Return: the number of atomic operations performed (0 or 1).
+ */
+static inline unsigned int xfrag_umem__release(struct xfrag_umem *umem,
+					       uint64_t addr)
+{
+	struct xfrag_cache *c;
+
+	if (xfrag_unlikely(!umem))
+		return 0;
+	c = __xfrag_bound_cache(umem);
+	if (c)
+		return __xfrag_cache_release(c, addr);
+	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
+		return __xfrag_debug_put(umem, addr, 1, false);
+	return __xfrag_block_put(umem, addr, 1);
 }
 
 /*
@@ -479,7 +528,9 @@ __xfrag_release_runs(struct xfrag_umem *umem, struct xfrag_cache *c,
  * @n: count
  *
  * Runs of consecutive handles in the same block are released with one
- * atomic subtraction per run, not one per frag.
+ * atomic subtraction per run, not one per frag. On a thread bound to a
+ * cache of @umem (xfrag_cache__bind()), xfrag_cache__release_bulk() with
+ * that cache: the frags of the blocks it carves go back to its bias.
  *
  * Context: any thread.
  * Return: the number of atomic operations performed.
@@ -488,12 +539,17 @@ static __xfrag_always_inline unsigned int xfrag_umem__release_bulk(struct xfrag_
 						    const uint64_t *addrs,
 						    unsigned int n)
 {
+	struct xfrag_cache *c;
+
 	if (xfrag_unlikely(!umem || !addrs || !n))
 		return 0;
+	/* A bound thread takes its cache's path: xfrag_cache__release_bulk(). */
+	c = __xfrag_bound_cache(umem);
 	/* debug_frags: each frag is checked, then all released as below. */
 	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
-		return __xfrag_debug_put_bulk(umem, addrs, n);
-	return __xfrag_release_runs(umem, NULL, addrs, n);
+		return c ? __xfrag_debug_cache_put_bulk(c, addrs, n) :
+			   __xfrag_debug_put_bulk(umem, addrs, n);
+	return __xfrag_release_runs(umem, c, addrs, n);
 }
 
 /**
@@ -710,6 +766,38 @@ XFRAG_API void xfrag_cache__flush(struct xfrag_cache *c);
  * Return: the number of runs applied, or -EINVAL for a NULL @c.
  */
 XFRAG_API int xfrag_cache__reclaim(struct xfrag_cache *c);
+
+/**
+ * xfrag_cache__bind() - make @c the calling thread's cache for its UMEM
+ * @c: a cache the calling thread owns from now on
+ *
+ * DPDK's lcore cache for a thread that cannot pass its cache at every
+ * release: the any-thread calls on this thread (xfrag_umem__release(),
+ * xfrag_umem__release_bulk(), xfrag_pkt__release_bulk()) then release the
+ * frags of @c's UMEM as xfrag_cache__release_bulk(@c, ...) does, the frags
+ * of the blocks @c carves into its bias, without an atomic operation. On
+ * other threads, and for other UMEMs, they are unchanged.
+ *
+ * One binding per thread: a new one replaces it. It ends with
+ * xfrag_cache__unbind() or xfrag_cache__destroy() on this thread, or with
+ * the thread. Until then @c is this thread's alone: no other thread may
+ * allocate from it or pass it to xfrag_cache__release_bulk(). Another
+ * thread may destroy it once this thread has exited or makes no release
+ * call for the UMEM during the destroy; that ends every binding to the
+ * UMEM (their threads release by the shared path until they bind again).
+ *
+ * Context: the cache's owner thread.
+ * Return: 0, or -EINVAL for a NULL @c.
+ */
+XFRAG_API int xfrag_cache__bind(struct xfrag_cache *c);
+
+/**
+ * xfrag_cache__unbind() - end the calling thread's binding to @c
+ * @c: the cache (NULL, or not this thread's binding: nothing happens)
+ *
+ * Context: the thread that bound it.
+ */
+XFRAG_API void xfrag_cache__unbind(struct xfrag_cache *c);
 
 /*
  * __xfrag_cache_carve() - the unchecked carve step; returns false when the

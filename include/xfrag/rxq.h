@@ -423,6 +423,21 @@ XFRAG_API void xfrag_releaser__release_pkts(struct xfrag_releaser *r,
 XFRAG_API void xfrag_rxq__release(struct xfrag_rxq *q,
 				  const struct xfrag_pkt *pkts, unsigned int n);
 
+/**
+ * xfrag_rxq__bind() - bind the calling thread to the queue's frag cache
+ * @q: the queue this thread receives on
+ *
+ * xfrag_cache__bind() for the cache @q carves its fill ring from: this
+ * thread's xfrag_pkt__release_bulk(), xfrag_umem__release_bulk() and
+ * xfrag_umem__release() calls then release like xfrag_rxq__release(),
+ * for code that releases without the queue at hand. The binding ends
+ * with xfrag_rxq__destroy() (or the cache's unbind, or the thread).
+ *
+ * Context: the owner thread of @q only.
+ * Return: 0, or -EINVAL for a NULL @q.
+ */
+XFRAG_API int xfrag_rxq__bind(struct xfrag_rxq *q);
+
 #ifdef __cplusplus
 }
 #endif

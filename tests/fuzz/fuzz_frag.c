@@ -2,7 +2,9 @@
 /*
  * Fuzz the frag allocator against a shadow model: random alloc / burst /
  * release / bulk release / release through a releaser / ref / drain /
- * flush / reclaim / cache restart sequences on two caches over a tiny UMEM.
+ * flush / reclaim / cache restart / thread binding sequences on two caches
+ * over a tiny UMEM (while bound, the any-thread releases take the cache's
+ * path).
  * Checks: no two live frags overlap, every frag stays inside its block,
  * alignment holds, each block's count equals the references the model says
  * are live (plus the owning cache's bias, plus the references a releaser's
@@ -219,7 +221,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 8:
-			xfrag_cache__flush(cc);
+			if (!(op & 0x40))
+				xfrag_cache__flush(cc);
+			else if (__xfrag_bound_cache(u) == cc)
+				xfrag_cache__unbind(cc);
+			else
+				CHECK(xfrag_cache__bind(cc) == 0);
 			break;
 		case 9: { /* through the releaser: runs to the carving caches */
 			uint64_t a[32];
@@ -266,6 +273,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	xfrag_cache__destroy(c[1]);
 	if (!(size & 1))
 		xfrag_releaser__destroy(rel);
+	/* The destroys ended any binding. */
+	CHECK(__xfrag_bound_cache(u) == NULL);
 	xfrag_umem__stats(u, &st);
 	CHECK(st.blocks_free == st.nblocks);
 	CHECK(st.bad_release == 0);

@@ -6,7 +6,7 @@
  * conservation: frames the XDP program redirected = delivered + named drops.
  *
  *   rx-test SCENARIO HOST_IF NS NS_IF [frame_size [headroom]]
- *   scenarios: intact arp queues hold frame sigterm badargs
+ *   scenarios: intact bound arp queues hold frame sigterm badargs ...
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -603,6 +603,49 @@ TEST(intact)
 	assert_eq(lab_open(&L, 1, 16 << 20, frame_size, 2048, true), 0);
 	traffic(&sp, &a);
 	lab_close(&L);
+}
+
+/*
+ * The receiving thread bound to its queue's cache (xfrag_rxq__bind): the
+ * same xfrag_pkt__release_bulk() calls then release like
+ * xfrag_rxq__release(), and a block they free becomes the cache's spare,
+ * which its next refill takes, instead of a trip through the shared pool.
+ * Frames arrive intact either way; the count of pool takes tells the paths
+ * apart (unbound, every new block comes from the pool).
+ */
+TEST(bound)
+{
+	static const uint32_t sizes[] = { 64, 1500 };
+	struct send_spec sp = { sizes, 2, 3000, 0, 0, 0 };
+	uint64_t takes[2], refills[2];
+	struct xfrag_cache *c;
+	struct acct a;
+
+	expect_eq(xfrag_rxq__bind(NULL), -EINVAL);
+	for (int pass = 0; pass < 2; pass++) {
+		assert_eq(lab_open(&L, 1, 16 << 20, frame_size, 2048, true), 0);
+		assert_eq(xfrag_rxq__bind(L.q[0]), 0);
+		c = __xfrag_bound_cache(L.umem);
+		assert_true(c != NULL);
+		if (!pass) {
+			xfrag_cache__unbind(c);
+			expect_true(__xfrag_bound_cache(L.umem) == NULL);
+		}
+		takes[pass] = c->pool_takes;
+		refills[pass] = c->refills;
+		traffic(&sp, &a);
+		takes[pass] = c->pool_takes - takes[pass];
+		refills[pass] = c->refills - refills[pass];
+		expect_true(__xfrag_bound_cache(L.umem) == (pass ? c : NULL));
+		lab_close(&L); /* the queue's destroy ends a binding */
+		expect_true(__xfrag_bound.cache == NULL);
+	}
+	printf("unbound: %llu refills, %llu pool takes; bound: %llu refills, %llu pool takes\n",
+	       (unsigned long long)refills[0], (unsigned long long)takes[0],
+	       (unsigned long long)refills[1], (unsigned long long)takes[1]);
+	expect_true(refills[0] >= 50 && refills[1] >= 50); /* 3000 chunks, 32 a block */
+	expect_true(takes[0] * 10 >= refills[0] * 9);
+	expect_true(takes[1] * 4 <= takes[0]);
 }
 
 /* ARP goes to the stack, matching UDP to the socket. */
@@ -1309,7 +1352,7 @@ TEST(sigterm)
 
 int main(int argc, char **argv)
 {
-	static const struct test_case all[] = { T(intact), T(arp), T(queues), T(hold),
+	static const struct test_case all[] = { T(intact), T(bound), T(arp), T(queues), T(hold),
 						T(frame), T(badargs), T(sigterm),
 						T(copybreak), T(jumbo), T(ifdown), T(ifdel), T(huge), T(cycles), T(busypoll),
 						T(stamps) };

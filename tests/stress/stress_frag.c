@@ -16,6 +16,10 @@
  *                  carving cache's inbox, which applies them at its refills
  *                  while the other modes release frags of the same blocks
  *
+ * A producer is now and then bound to its cache (xfrag_cache__bind): its own
+ * xfrag_umem__release() and _release_bulk() calls then take the cache's
+ * path while the consumers' same calls take the shared one.
+ *
  * Producers sometimes destroy their cache and make a new one while frags of
  * the old one are everywhere (rings, releasers' rings, on their way home):
  * releases reach a dead inbox slot, or its next cache.
@@ -84,7 +88,7 @@ static _Atomic int pause_req, parked;
 
 /* Totals, added by each thread as it ends. */
 static _Atomic uint64_t corrupt, carved, released, refs_taken, owner_released;
-static _Atomic uint64_t given_back, spares, skipped_home, modes[M_NR];
+static _Atomic uint64_t given_back, spares, skipped_home, modes[M_NR], bound_released;
 static _Atomic uint64_t restarts, inbox_runs, inbox_freed, retired_freed, runs_sent, runs_rescued;
 
 static uint64_t stamp_of(uint64_t addr, uint32_t size)
@@ -175,7 +179,8 @@ struct prod {
 	uint64_t rnd;
 	uint64_t carved, released, refs, owner_released, given_back, spares;
 	uint64_t corrupt, modes[M_NR], waits, restarts, inbox_runs, inbox_freed;
-	uint64_t retired_freed;
+	uint64_t retired_freed, bound_released;
+	bool bound;
 };
 
 static struct xfrag_cache *new_cache(int id)
@@ -188,6 +193,15 @@ static struct xfrag_cache *new_cache(int id)
 	return c;
 }
 
+/* Bind the carving thread to its cache every other cache (producer 0: the
+ * even ones, producer 1: the odd ones), so both ways run at once. */
+static void maybe_bind(struct prod *p)
+{
+	p->bound = (p->restarts + (uint64_t)p->id) % 2 == 0;
+	if (p->bound && xfrag_cache__bind(p->c))
+		abort();
+}
+
 /* Give the cache up while its frags are everywhere, and carve on with a
  * new one: the old one's inbox slot dies (or goes to the new cache). */
 static void restart(struct prod *p)
@@ -195,19 +209,26 @@ static void restart(struct prod *p)
 	p->inbox_runs += p->c->inbox_runs;
 	p->inbox_freed += p->c->inbox_freed;
 	p->retired_freed += p->c->retired_freed;
-	xfrag_cache__destroy(p->c);
+	xfrag_cache__destroy(p->c); /* and the binding */
 	p->c = caches[p->id] = new_cache(p->id);
 	p->restarts++;
+	maybe_bind(p);
 }
 
-/* Release through the cache, as the carving thread does: count what the
- * bias got back and whether a block became the spare. */
+/* Release through the cache, as the carving thread does (bound: through
+ * the any-thread call for odd counts): count what the bias got back and
+ * whether a block became the spare. */
 static void owner_release(struct prod *p, const uint64_t *addrs, unsigned int n)
 {
 	uint64_t gb = p->c->given_back;
 	uint32_t spare = p->c->spare;
 
-	xfrag_cache__release_bulk(p->c, addrs, n);
+	if (p->bound && (n & 1)) {
+		xfrag_umem__release_bulk(u, addrs, n);
+		p->bound_released += n;
+	} else {
+		xfrag_cache__release_bulk(p->c, addrs, n);
+	}
 	p->given_back += p->c->given_back - gb;
 	p->spares += spare == XFRAG_NO_BLOCK && p->c->spare != XFRAG_NO_BLOCK;
 	p->owner_released += n;
@@ -327,6 +348,7 @@ static void *producer(void *arg)
 	uint64_t extra[BATCH];
 
 	p->c = caches[p->id] = new_cache(p->id);
+	maybe_bind(p);
 	while (!atomic_load(&stop)) {
 		uint64_t r = next_rnd(&p->rnd);
 		uint32_t mode = (uint32_t)(r % M_NR), k = (uint32_t)((r >> 8) % NCONS);
@@ -627,6 +649,7 @@ TEST(cross_thread_release_returns_every_block)
 		released += pr[i].released;
 		refs_taken += pr[i].refs;
 		owner_released += pr[i].owner_released;
+		bound_released += pr[i].bound_released;
 		given_back += pr[i].given_back;
 		spares += pr[i].spares;
 		restarts += pr[i].restarts;
@@ -664,9 +687,10 @@ TEST(cross_thread_release_returns_every_block)
 	printf("batches:");
 	for (int m = 0; m < M_NR; m++)
 		printf(" %s %llu", mode_name[m], (unsigned long long)atomic_load(&modes[m]));
-	printf("; refs taken %llu, owner-path releases %llu (%llu into the bias, %llu spares), home waits %llu\n",
+	printf("; refs taken %llu, owner-path releases %llu (%llu by a bound thread's umem__release_bulk, %llu into the bias, %llu spares), home waits %llu\n",
 	       (unsigned long long)atomic_load(&refs_taken),
 	       (unsigned long long)atomic_load(&owner_released),
+	       (unsigned long long)atomic_load(&bound_released),
 	       (unsigned long long)atomic_load(&given_back),
 	       (unsigned long long)atomic_load(&spares),
 	       (unsigned long long)atomic_load(&skipped_home));
@@ -690,6 +714,7 @@ TEST(cross_thread_release_returns_every_block)
 		for (int m = 0; m < M_NR; m++)
 			expect_true(atomic_load(&modes[m]) > 0);
 		expect_true(atomic_load(&given_back) > 0);
+		expect_true(atomic_load(&bound_released) > 0);
 		expect_true(atomic_load(&spares) > 0);
 		expect_true(atomic_load(&runs_sent) > 0);
 		expect_true(atomic_load(&inbox_runs) > 0);

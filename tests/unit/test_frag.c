@@ -2,6 +2,7 @@
 /* Unit tests of the frag allocator: carving, reuse, pool, release, drain. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1279,6 +1280,128 @@ TEST(retired_blocks_come_back_without_atomics)
 	xfrag_umem__destroy(u);
 }
 
+/* Another thread's release of @n frags through the any-thread call. */
+struct other_release {
+	struct xfrag_umem *u;
+	const uint64_t *a;
+	unsigned int n, atomics;
+	struct xfrag_cache *destroy; /* or: destroy this cache there */
+	struct xfrag_cache *bound;   /* what that thread is bound to */
+};
+
+static void *other_thread(void *arg)
+{
+	struct other_release *o = arg;
+
+	o->bound = __xfrag_bound_cache(o->u);
+	if (o->destroy)
+		xfrag_cache__destroy(o->destroy);
+	else
+		o->atomics = xfrag_umem__release_bulk(o->u, o->a, o->n);
+	return NULL;
+}
+
+static void on_other_thread(struct other_release *o)
+{
+	pthread_t th;
+
+	assert_eq(pthread_create(&th, NULL, other_thread, o), 0);
+	assert_eq(pthread_join(th, NULL), 0);
+}
+
+/*
+ * A thread bound to its cache: the any-thread calls take the cache's path
+ * on that thread only, and the binding ends with unbind, with the cache's
+ * destroy on this thread or on another, and never matches another UMEM.
+ */
+TEST(bound_thread_releases_through_its_cache)
+{
+	struct xfrag_umem *u = mk_umem(8, BLK), *u2;
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL), *c2;
+	struct other_release o = { .u = u };
+	struct __xfrag_binding stale;
+	uint64_t a[64], b[64], x, gb;
+	uint32_t drains;
+
+	assert_true(c);
+	expect_eq(xfrag_cache__bind(NULL), -EINVAL);
+	expect_true(__xfrag_bound_cache(u) == NULL);
+	expect_eq(xfrag_cache__bind(c), 0);
+	expect_true(__xfrag_bound_cache(u) == c);
+	/* What owner_release_without_atomics gets with cache__release_bulk. */
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 64), 64); /* blocks 0, 1 */
+	expect_eq(xfrag_umem__release_bulk(u, a, 64), 0);
+	expect_eq(c->spare, 0);         /* block 0 kept back */
+	expect_eq(c->bias, XFRAG_BIAS); /* block 1 whole again */
+	expect_eq(c->given_back, 32);
+	expect_census(u, 6u, 1u, 1u, 0u, 0u);
+	/* One at a time too (the block is carved again in place first). */
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, &x, 1), 1);
+	gb = c->given_back;
+	expect_eq(xfrag_umem__release(u, x), 0);
+	expect_eq(c->given_back, gb + 1);
+	expect_eq(refcnt(u, c->block), XFRAG_BIAS);
+	expect_eq(c->bias, XFRAG_BIAS);
+	/* On another thread the same call is the shared path: the count. */
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, b, 16), 16);
+	o.a = b;
+	o.n = 16;
+	on_other_thread(&o);
+	expect_true(o.bound == NULL);
+	expect_eq(o.atomics, 1);
+	expect_eq(c->given_back, gb + 1);
+	expect_eq(refcnt(u, c->block), XFRAG_BIAS - 16);
+	expect_eq(refcnt(u, c->block) - (int32_t)c->bias, 0);
+	/* Unbound: the shared path here too. */
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, b, 8), 8);
+	xfrag_cache__unbind(c);
+	expect_true(__xfrag_bound_cache(u) == NULL);
+	expect_eq(xfrag_umem__release_bulk(u, b, 8), 1);
+	expect_eq(c->given_back, gb + 1);
+	expect_eq(refcnt(u, c->block), XFRAG_BIAS - 24);
+	xfrag_cache__unbind(c); /* not bound: nothing happens */
+	xfrag_cache__unbind(NULL);
+	/* A new binding replaces the old one. */
+	c2 = xfrag_cache__create(u, NULL);
+	assert_true(c2);
+	xfrag_cache__bind(c);
+	xfrag_cache__bind(c2);
+	expect_true(__xfrag_bound_cache(u) == c2);
+	xfrag_cache__unbind(c); /* not this thread's binding any more */
+	expect_true(__xfrag_bound_cache(u) == c2);
+	/* Destroyed here: the binding goes with it. */
+	xfrag_cache__destroy(c2);
+	expect_true(__xfrag_bound_cache(u) == NULL);
+	/* Destroyed on another thread: every binding to the UMEM ends (under
+	 * ASan a release through the stale one would be a use after free). */
+	c2 = xfrag_cache__create(u, NULL);
+	assert_true(c2);
+	xfrag_cache__bind(c2);
+	assert_eq(xfrag_cache__alloc_burst(c2, 2048, b, 8), 8);
+	drains = (uint32_t)c->drains;
+	o.destroy = c2;
+	on_other_thread(&o);
+	expect_true(o.bound == NULL);
+	expect_true(__xfrag_bound_cache(u) == NULL);
+	xfrag_umem__release_bulk(u, b, 8); /* c2's, detached by its flush */
+	expect_eq(c->drains, drains);
+	/* A binding made for one UMEM never matches another, even at the
+	 * same address: each UMEM's generation is new. */
+	xfrag_cache__bind(c);
+	stale = __xfrag_bound;
+	xfrag_cache__unbind(c);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 8);
+	expect_census(u, 8u, 0u, 0u, 0u, 0u);
+	xfrag_umem__destroy(u);
+	u2 = mk_umem(8, BLK);
+	__xfrag_bound = stale;
+	__xfrag_bound.umem = u2;
+	expect_true(__xfrag_bound_cache(u2) == NULL);
+	__xfrag_bound = (struct __xfrag_binding){ 0 };
+	xfrag_umem__destroy(u2);
+}
+
 TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
 	  T(reuse_in_place_when_all_released),
 	  T(refill_from_pool_and_last_release_recycles),
@@ -1294,4 +1417,5 @@ TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
 	  T(cache_id_no_owner_refused), T(releaser_runs_go_to_the_carving_cache),
 	  T(releaser_stock_newest_first), T(releaser_full_ring_releases_directly),
 	  T(releaser_outlives_the_cache), T(releaser_and_slot_limits),
-	  T(retired_blocks_come_back_without_atomics))
+	  T(retired_blocks_come_back_without_atomics),
+	  T(bound_thread_releases_through_its_cache))

@@ -6,7 +6,8 @@
  *
  * An op is one buffer allocated and released. Rows, by case:
  *   single  xfrag: carve a batch (alloc_burst), release it through the
- *           any-thread path (umem__release_bulk) | the free stack | DPDK
+ *           any-thread path (umem__release_bulk) | the same on a thread
+ *           bound to the cache (cache__bind) | the free stack | DPDK
  *   owner   xfrag: the same, released through the carving cache
  *           (cache__release_bulk) | the free stack | DPDK
  *   cross   carve on CPU 0, release on CPU 1, batches through an SPSC ring
@@ -115,7 +116,7 @@ __attribute__((noinline)) static int xfrag_loop(struct xfrag_cache *c,
 	return 0;
 }
 
-static int run_xfrag(struct bench *b, struct sample *s, bool owner)
+static int run_xfrag(struct bench *b, struct sample *s, bool owner, bool bind)
 {
 	const struct alloc_opts *o = b->o;
 	struct xfrag_cache *c = xfrag_cache__create(b->u, NULL);
@@ -124,6 +125,9 @@ static int run_xfrag(struct bench *b, struct sample *s, bool owner)
 
 	if (!c)
 		return -1;
+	/* DPDK's row has its lcore cache: the bound row is the same model. */
+	if (bind)
+		xfrag_cache__bind(c);
 	/* warm up: take the block, fault the table in */
 	err = xfrag_loop(c, o->size, o->batch, 1000, owner, &natomic);
 	natomic = 0;
@@ -135,18 +139,23 @@ static int run_xfrag(struct bench *b, struct sample *s, bool owner)
 	natomic += cache_atomics(c) - base;
 	s->atomics = (double)natomic / (double)(iters * o->batch);
 	s->ns = (double)(t1 - t0) / (double)(iters * o->batch);
-	xfrag_cache__destroy(c);
+	xfrag_cache__destroy(c); /* and its binding */
 	return err;
 }
 
 static int run_single(struct bench *b, struct sample *s)
 {
-	return run_xfrag(b, s, false);
+	return run_xfrag(b, s, false, false);
+}
+
+static int run_bound(struct bench *b, struct sample *s)
+{
+	return run_xfrag(b, s, false, true);
 }
 
 static int run_owner(struct bench *b, struct sample *s)
 {
-	return run_xfrag(b, s, true);
+	return run_xfrag(b, s, true, false);
 }
 
 __attribute__((noinline)) static void stack_loop(struct frame_stack *st,
@@ -454,7 +463,7 @@ static int run_dpdk_cross(struct bench *b, struct sample *s)
 /* ----------------------------------------------------------------- main -- */
 
 enum row_id {
-	R_SINGLE, R_OWNER, R_STACK, R_DPDK,
+	R_SINGLE, R_BOUND, R_OWNER, R_STACK, R_DPDK,
 	R_CROSS, R_CROSS_SHARED, R_RING, R_DPDK_CROSS, R_STACK_CROSS,
 	R_MIXED, R_STACK_MIXED, R_NR,
 };
@@ -468,6 +477,8 @@ struct row {
 
 static const struct row rows[R_NR] = {
 	[R_SINGLE] = { "single", "xfrag: alloc_burst + umem__release_bulk", run_single, R_DPDK },
+	[R_BOUND] = { "bound", "xfrag: the same, the thread bound to the cache", run_bound,
+		      R_DPDK },
 	[R_OWNER] = { "owner", "xfrag: alloc_burst + cache__release_bulk", run_owner, R_DPDK },
 	[R_STACK] = { "stack", "free stack, one frame per call", run_stack, R_DPDK },
 #ifdef XFRAG_BENCH_DPDK
@@ -498,7 +509,7 @@ static const struct {
 	const char *name;
 	int rows[6];
 } cases[] = {
-	{ "single", { R_SINGLE, R_STACK, R_DPDK, -1 } },
+	{ "single", { R_SINGLE, R_BOUND, R_STACK, R_DPDK, -1 } },
 	{ "owner", { R_OWNER, R_STACK, R_DPDK, -1 } },
 	{ "cross", { R_CROSS, R_CROSS_SHARED, R_RING, R_DPDK_CROSS, R_STACK_CROSS, -1 } },
 	{ "mixed", { R_MIXED, R_STACK_MIXED, -1 } },
@@ -538,7 +549,7 @@ static int select_rows(const char *list, bool as_rows, bool *sel)
 		}
 		if (!found) {
 			fprintf(stderr, as_rows ?
-				"alloc: unknown row '%.*s' (single, owner, stack, dpdk, cross, cross-shared, ring, dpdk-cross, stack-cross, mixed, stack-mixed)\n" :
+				"alloc: unknown row '%.*s' (single, bound, owner, stack, dpdk, cross, cross-shared, ring, dpdk-cross, stack-cross, mixed, stack-mixed)\n" :
 				"alloc: unknown case '%.*s' (single, owner, cross, mixed)\n",
 				(int)len, p);
 			return -1;
@@ -619,7 +630,7 @@ static const struct opt alloc_opts[] = {
 	{ .name = "case", .short_opt = 'c', .type = OPT_STR, O(cases), .metavar = "LIST",
 	  .help = "single,owner,cross,mixed (default: all), each with\nits baselines" },
 	{ .name = "only", .type = OPT_STR, O(only), .metavar = "ROWS",
-	  .help = "just these rows: single, owner, stack, dpdk,\ncross, cross-shared, ring, dpdk-cross,\nstack-cross, mixed, stack-mixed (for callgrind)" },
+	  .help = "just these rows: single, bound, owner, stack,\ndpdk, cross, cross-shared, ring, dpdk-cross,\nstack-cross, mixed, stack-mixed (for callgrind)" },
 	{ .name = "ops", .short_opt = 'n', .type = OPT_UINT, O(ops), .metavar = "N",
 	  .what = "op count", .positive = true,
 	  .help = "alloc+release pairs per run (default 20M)" },

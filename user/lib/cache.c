@@ -430,6 +430,7 @@ void xfrag_cache__destroy(struct xfrag_cache *c)
 {
 	if (!c)
 		return;
+	xfrag_bind_forget(c);
 	xfrag_cache__flush(c);
 	xfrag_cache_unregister(c->umem, c);
 	free(c);

@@ -167,6 +167,11 @@ XFRAG_HIDDEN void xfrag_pool_init(struct xfrag_umem *u);
 XFRAG_HIDDEN void xfrag_pool_push(struct xfrag_umem *u, uint32_t blk);
 XFRAG_HIDDEN uint32_t xfrag_pool_pop(struct xfrag_umem *u);
 
+/* bind.c: a new generation for @u's thread bindings (ends them all). */
+XFRAG_HIDDEN void xfrag_bind_renew(struct xfrag_umem *u);
+/* @c is going: end the bindings that may name it. */
+XFRAG_HIDDEN void xfrag_bind_forget(struct xfrag_cache *c);
+
 XFRAG_HIDDEN int xfrag_cache_register(struct xfrag_umem *u, struct xfrag_cache *c);
 XFRAG_HIDDEN void xfrag_cache_unregister(struct xfrag_umem *u, struct xfrag_cache *c);
 

@@ -1024,6 +1024,11 @@ void xfrag_rxq__release(struct xfrag_rxq *q, const struct xfrag_pkt *pkts,
 	release_pkts(q->umem, q->cache, NULL, pkts, n);
 }
 
+int xfrag_rxq__bind(struct xfrag_rxq *q)
+{
+	return q ? xfrag_cache__bind(q->cache) : -EINVAL;
+}
+
 int xfrag_rxq__fd(const struct xfrag_rxq *q)
 {
 	return q ? q->s.fd : -EINVAL;

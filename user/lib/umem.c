@@ -215,6 +215,7 @@ struct xfrag_umem *xfrag_umem__create(const struct xfrag_umem_opts *opts)
 	 */
 	madvise(u->hot.area, u->map_len, MADV_DONTFORK);
 	xfrag_pool_init(u);
+	xfrag_bind_renew(u); /* no stale binding matches a new UMEM */
 	atomic_init(&u->refs, 1);
 	pthread_mutex_init(&u->lock, NULL);
 #ifdef XFRAG_HAVE_XSK
