@@ -7,7 +7,8 @@
  * An op is one buffer allocated and released. Rows, by case:
  *   single  xfrag: carve a batch (alloc_burst), release it through the
  *           any-thread path (umem__release_bulk) | the same on a thread
- *           bound to the cache (cache__bind) | the free stack | DPDK
+ *           bound to the cache (cache__bind) | the free stack | DPDK |
+ *           DPDK on a thread without an lcore cache (the ring each way)
  *   owner   xfrag: the same, released through the carving cache
  *           (cache__release_bulk) | the free stack | DPDK
  *   cross   carve on CPU 0, release on CPU 1, batches through an SPSC ring
@@ -454,6 +455,11 @@ static int run_dpdk(struct bench *b, struct sample *s)
 	return dpdk_setup(b->o) ? -1 : dpdk_run_single(b->o, s);
 }
 
+static int run_dpdk_nocache(struct bench *b, struct sample *s)
+{
+	return dpdk_setup(b->o) ? -1 : dpdk_run_nocache(b->o, s);
+}
+
 static int run_dpdk_cross(struct bench *b, struct sample *s)
 {
 	return dpdk_setup(b->o) ? -1 : dpdk_run_cross(b->o, s);
@@ -463,7 +469,7 @@ static int run_dpdk_cross(struct bench *b, struct sample *s)
 /* ----------------------------------------------------------------- main -- */
 
 enum row_id {
-	R_SINGLE, R_BOUND, R_OWNER, R_STACK, R_DPDK,
+	R_SINGLE, R_BOUND, R_OWNER, R_STACK, R_DPDK, R_DPDK_NOCACHE,
 	R_CROSS, R_CROSS_SHARED, R_RING, R_DPDK_CROSS, R_STACK_CROSS,
 	R_MIXED, R_STACK_MIXED, R_NR,
 };
@@ -483,8 +489,11 @@ static const struct row rows[R_NR] = {
 	[R_STACK] = { "stack", "free stack, one frame per call", run_stack, R_DPDK },
 #ifdef XFRAG_BENCH_DPDK
 	[R_DPDK] = { "dpdk", "DPDK mempool get_bulk + put_bulk", run_dpdk, -1 },
+	[R_DPDK_NOCACHE] = { "dpdk-nocache", "DPDK, a thread without an lcore cache",
+			     run_dpdk_nocache, R_DPDK },
 #else
 	[R_DPDK] = { "dpdk", "DPDK mempool (not built: no libdpdk)", NULL, -1 },
+	[R_DPDK_NOCACHE] = { "dpdk-nocache", "DPDK (not built: no libdpdk)", NULL, -1 },
 #endif
 	[R_CROSS] = { "cross", "xfrag: CPU 0 alloc_burst, CPU 1 releaser__release_bulk",
 		      run_cross, R_DPDK_CROSS },
@@ -509,7 +518,7 @@ static const struct {
 	const char *name;
 	int rows[6];
 } cases[] = {
-	{ "single", { R_SINGLE, R_BOUND, R_STACK, R_DPDK, -1 } },
+	{ "single", { R_SINGLE, R_BOUND, R_STACK, R_DPDK, R_DPDK_NOCACHE, -1 } },
 	{ "owner", { R_OWNER, R_STACK, R_DPDK, -1 } },
 	{ "cross", { R_CROSS, R_CROSS_SHARED, R_RING, R_DPDK_CROSS, R_STACK_CROSS, -1 } },
 	{ "mixed", { R_MIXED, R_STACK_MIXED, -1 } },
@@ -549,7 +558,7 @@ static int select_rows(const char *list, bool as_rows, bool *sel)
 		}
 		if (!found) {
 			fprintf(stderr, as_rows ?
-				"alloc: unknown row '%.*s' (single, bound, owner, stack, dpdk, cross, cross-shared, ring, dpdk-cross, stack-cross, mixed, stack-mixed)\n" :
+				"alloc: unknown row '%.*s' (single, bound, owner, stack, dpdk, dpdk-nocache, cross, cross-shared, ring, dpdk-cross, stack-cross, mixed, stack-mixed)\n" :
 				"alloc: unknown case '%.*s' (single, owner, cross, mixed)\n",
 				(int)len, p);
 			return -1;
@@ -630,7 +639,7 @@ static const struct opt alloc_opts[] = {
 	{ .name = "case", .short_opt = 'c', .type = OPT_STR, O(cases), .metavar = "LIST",
 	  .help = "single,owner,cross,mixed (default: all), each with\nits baselines" },
 	{ .name = "only", .type = OPT_STR, O(only), .metavar = "ROWS",
-	  .help = "just these rows: single, bound, owner, stack,\ndpdk, cross, cross-shared, ring, dpdk-cross,\nstack-cross, mixed, stack-mixed (for callgrind)" },
+	  .help = "just these rows: single, bound, owner, stack,\ndpdk, dpdk-nocache, cross, cross-shared, ring, dpdk-cross,\nstack-cross, mixed, stack-mixed (for callgrind)" },
 	{ .name = "ops", .short_opt = 'n', .type = OPT_UINT, O(ops), .metavar = "N",
 	  .what = "op count", .positive = true,
 	  .help = "alloc+release pairs per run (default 20M)" },

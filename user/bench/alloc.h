@@ -99,6 +99,7 @@ struct xring *xring_new(void);
 int dpdk_setup(const struct alloc_opts *o);
 void dpdk_teardown(void);
 int dpdk_run_single(const struct alloc_opts *o, struct sample *s);
+int dpdk_run_nocache(const struct alloc_opts *o, struct sample *s);
 int dpdk_run_cross(const struct alloc_opts *o, struct sample *s);
 
 #endif

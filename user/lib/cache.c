@@ -101,7 +101,13 @@ static inline void cache_take(struct xfrag_cache *c, uint32_t blk)
  * the ones it just made for other CPUs). Order is only a hint. */
 static void retired_remove(struct xfrag_cache *c, uint32_t k)
 {
-	c->retired[k] = c->retired[--c->nretired];
+	/*
+	 * Often the one just retired, its entry still in the store buffer:
+	 * no copy then (an 8-byte load of what two 4-byte stores wrote cannot
+	 * be forwarded, and waits for them to drain behind the handles).
+	 */
+	if (k != --c->nretired)
+		c->retired[k] = c->retired[c->nretired];
 }
 
 /* Free block @blk (count 0) goes to the spare/stock (@keep) or the pool;
@@ -173,8 +179,7 @@ static void retire(struct xfrag_cache *c, uint32_t blk)
 		retired_drain(c, 0, true);
 	fold_allocs(c);
 	r = &c->retired[c->nretired++];
-	r->block = blk;
-	r->bias = bias;
+	*r = (struct xfrag_retired){ .block = blk, .bias = bias }; /* one store */
 	c->block = XFRAG_NO_BLOCK;
 	c->bias = 0;
 	c->offset = 0;
