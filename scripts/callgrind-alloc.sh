@@ -8,8 +8,8 @@
 # xfrag and DPDK rows come from the same compiler with the same flags
 # (user/bench/meson.build).
 #   scripts/callgrind-alloc.sh [BUILD_DIR] [ROWS] [-- extra xfrag-bench alloc options]
-# ROWS defaults to "single bound owner stack dpdk mixed stack-mixed" (dpdk only
-# where the benchmark was built with DPDK). The cross-thread rows are left
+# ROWS defaults to "single bound owner stack dpdk dpdk-nocache mixed stack-mixed"
+# (the DPDK rows where the benchmark was built with DPDK). The cross-thread rows are left
 # out: valgrind runs one thread at a time, so their spin-waits would count.
 set -euo pipefail
 build=${1:-build}
@@ -21,7 +21,7 @@ n=${CALLGRIND_OPS:-1000000}
 if [ -z "$rows" ]; then
 	rows="single bound owner stack"
 	"$bin" alloc --help | grep -q "dpdk" && grep -q XFRAG_BENCH_DPDK "$build/build.ninja" &&
-		rows="$rows dpdk"
+		rows="$rows dpdk dpdk-nocache"
 	rows="$rows mixed stack-mixed"
 fi
 out=$(mktemp)
