@@ -76,19 +76,23 @@ struct xfrag_pool {
 #define XFRAG_RELEASERS 64  /* releasers with rings; more release directly */
 #define XFRAG_RRING 64      /* runs in flight per (releaser, cache) */
 
-struct xfrag_run_msg {
-	uint32_t blk;
-	int32_t count;
-};
+/*
+ * A run in a ring entry: count (> 0) in the high half, the block in the
+ * low half; 0 is an empty entry. Each entry says by itself whether it is
+ * full (the FastForward queue): no head or tail index that both sides
+ * read, so the cache's visit misses on the entries' lines only, and the
+ * releaser finds room by looking at the entry it is about to write.
+ */
+#define XFRAG_RUN(blk, count) ((uint64_t)(uint32_t)(count) << 32 | (uint32_t)(blk))
+#define XFRAG_RUN_BLK(m) ((uint32_t)(m))
+#define XFRAG_RUN_COUNT(m) ((int32_t)((m) >> 32))
 
 struct xfrag_rring {
 	/* the releaser's line */
-	_Atomic uint32_t head __attribute__((aligned(XFRAG_CACHELINE)));
-	uint32_t prod;       /* runs written; head publishes them */
-	uint32_t tail_cache; /* the consumer's tail, as last read */
-	/* the consumer's line */
+	uint32_t prod __attribute__((aligned(XFRAG_CACHELINE))); /* runs written */
+	/* the consumer's line: the next entry to read */
 	_Atomic uint32_t tail __attribute__((aligned(XFRAG_CACHELINE)));
-	struct xfrag_run_msg msg[XFRAG_RRING] __attribute__((aligned(XFRAG_CACHELINE)));
+	_Atomic uint64_t msg[XFRAG_RRING] __attribute__((aligned(XFRAG_CACHELINE)));
 };
 
 /* One releaser row's rings, one per slot (NULL until both exist). */
@@ -101,7 +105,6 @@ struct xfrag_releaser {
 	struct xfrag_ring_row *rings; /* umem->rows[row]: one ring per slot */
 	uint32_t row;
 	uint32_t deaths_seen; /* umem->deaths when it last looked */
-	struct xfrag_rring *pending; /* runs written, not yet published */
 	uint64_t runs_sent, runs_direct; /* to rings; released directly */
 	uint64_t runs_rescued;           /* from its rings of dead slots */
 } __attribute__((aligned(XFRAG_CACHELINE)));

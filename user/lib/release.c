@@ -3,11 +3,12 @@
  * Batched release across threads: releasers, their rings, the caches'
  * inboxes (see internal.h for the layout and frag.h for the contract).
  *
- * Who writes what: a releaser writes its rings' runs and heads only; a
- * cache reads its rings and writes their tails, and is the only one to
- * touch the counts of the blocks it carves for those runs. So a run costs
- * a ring entry on each side, in lines that move once per batch, instead of
- * an atomic on a count whose line the carving thread writes too.
+ * Who writes what: a releaser fills its rings' empty entries with runs; a
+ * cache reads its rings' full entries and empties them, and is the only
+ * one to touch the counts of the blocks it carves for those runs. So a run
+ * costs a ring entry on each side, in lines that move once per few runs,
+ * instead of an atomic on a count whose line the carving thread writes
+ * too.
  *
  * The rings live as long as the UMEM: a releaser or a cache that goes
  * leaves its rings behind, full or not, for the next one of its row or
@@ -105,24 +106,33 @@ static struct xfrag_rring *ring_ensure(struct xfrag_umem *u, uint32_t row,
 	return q;
 }
 
+/* The run in the entry at @t, or 0; acquire: the releaser's run and
+ * everything it did before it. */
+static inline uint64_t ring_peek(struct xfrag_rring *q, uint32_t t)
+{
+	return atomic_load_explicit(&q->msg[t % XFRAG_RRING], memory_order_acquire);
+}
+
+/* Done with the entry at @t; release: our reads of it before its reuse. */
+static inline void ring_empty(struct xfrag_rring *q, uint32_t t)
+{
+	atomic_store_explicit(&q->msg[t % XFRAG_RRING], 0, memory_order_release);
+}
+
 /* Apply what @q holds through the shared path: for rings nobody consumes
  * (a dead slot's); caches_lock held. */
 static unsigned int ring_drain_shared(struct xfrag_umem *u, struct xfrag_rring *q)
 {
-	uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
-	uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
-	unsigned int n = h - t;
+	uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed), t0 = t;
+	uint64_t m;
 
-	if (!n)
-		return 0;
-	for (; t != h; t++) {
-		const struct xfrag_run_msg *m = &q->msg[t % XFRAG_RRING];
-
-		__xfrag_block_put(u, (uint64_t)m->blk << u->hot.block_shift,
-				  m->count);
+	while ((m = ring_peek(q, t))) {
+		__xfrag_block_put(u, (uint64_t)XFRAG_RUN_BLK(m) << u->hot.block_shift,
+				  XFRAG_RUN_COUNT(m));
+		ring_empty(q, t++);
 	}
-	atomic_store_explicit(&q->tail, t, memory_order_release);
-	return n;
+	atomic_store_explicit(&q->tail, t, memory_order_relaxed);
+	return t - t0;
 }
 
 static void slot_drain_shared(struct xfrag_umem *u, uint32_t slot)
@@ -246,22 +256,19 @@ unsigned int xfrag_inbox_drain(struct xfrag_cache *c)
 		return 0;
 	for (r = 0; r < rows; r++) {
 		struct xfrag_rring *q = ring_at(u, r, c->slot);
-		uint32_t t, h;
+		uint32_t t, t0;
+		uint64_t m;
 
 		if (!q)
 			continue;
-		/* acquire: the runs before the head that publishes them */
-		h = atomic_load_explicit(&q->head, memory_order_acquire);
-		t = atomic_load_explicit(&q->tail, memory_order_relaxed);
-		if (h == t)
-			continue;
-		for (; t != h; t++, n++) {
-			const struct xfrag_run_msg *m = &q->msg[t % XFRAG_RRING];
-
-			apply(c, m->blk, m->count);
+		t = t0 = atomic_load_explicit(&q->tail, memory_order_relaxed);
+		while ((m = ring_peek(q, t))) {
+			apply(c, XFRAG_RUN_BLK(m), XFRAG_RUN_COUNT(m));
+			ring_empty(q, t++);
 		}
-		/* release: done reading the entries the releaser may reuse */
-		atomic_store_explicit(&q->tail, t, memory_order_release);
+		if (t != t0)
+			atomic_store_explicit(&q->tail, t, memory_order_relaxed);
+		n += t - t0;
 	}
 	c->inbox_runs += n;
 	return n;
@@ -287,17 +294,15 @@ void xfrag_rings_pending(struct xfrag_umem *u, int64_t *pending)
 	for (r = 0; r < rows; r++)
 		for (s = 0; s < slots; s++) {
 			struct xfrag_rring *q = ring_at(u, r, s);
-			uint32_t t, h;
+			uint32_t t, k;
+			uint64_t m;
 
 			if (!q)
 				continue;
-			h = atomic_load_explicit(&q->head, memory_order_acquire);
-			for (t = atomic_load(&q->tail); t != h; t++) {
-				const struct xfrag_run_msg *m = &q->msg[t % XFRAG_RRING];
-
-				if (m->blk < u->hot.nblocks)
-					pending[m->blk] += m->count;
-			}
+			t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+			for (k = 0; k < XFRAG_RRING && (m = ring_peek(q, t + k)); k++)
+				if (XFRAG_RUN_BLK(m) < u->hot.nblocks)
+					pending[XFRAG_RUN_BLK(m)] += XFRAG_RUN_COUNT(m);
 		}
 }
 
@@ -353,24 +358,12 @@ struct xfrag_releaser *xfrag_releaser__create(struct xfrag_umem *u,
 	return r;
 }
 
-static void rel_publish(struct xfrag_releaser *r)
-{
-	struct xfrag_rring *q = r->pending;
-
-	if (!q)
-		return;
-	/* release: the runs before the head the cache reads */
-	atomic_store_explicit(&q->head, q->prod, memory_order_release);
-	r->pending = NULL;
-}
-
 /* Apply what this row left in dead slots' rings (see xfrag_slot_release). */
 static void rel_rescue(struct xfrag_releaser *r)
 {
 	struct xfrag_umem *u = r->umem;
 	uint32_t s;
 
-	rel_publish(r);
 	pthread_mutex_lock(&u->caches_lock);
 	r->deaths_seen = atomic_load_explicit(&u->deaths, memory_order_relaxed);
 	for (s = 0; s < atomic_load_explicit(&u->nslots, memory_order_relaxed); s++) {
@@ -429,17 +422,13 @@ static __xfrag_always_inline unsigned int rel_put_run(struct xfrag_umem *u,
 	q = atomic_load_explicit(&r->rings->ring[s], memory_order_acquire);
 	if (xfrag_unlikely(!q))
 		goto direct;
-	if (q != r->pending) {
-		rel_publish(r);
-		r->pending = q;
-	}
-	if (xfrag_unlikely(q->prod - q->tail_cache >= XFRAG_RRING)) {
-		/* acquire: the cache is done with the entries it gave back */
-		q->tail_cache = atomic_load_explicit(&q->tail, memory_order_acquire);
-		if (q->prod - q->tail_cache >= XFRAG_RRING)
-			goto direct;
-	}
-	q->msg[q->prod % XFRAG_RRING] = (struct xfrag_run_msg){ (uint32_t)blk, count };
+	/* Full while the cache has not emptied the entry (acquire: it is
+	 * done reading it). */
+	if (xfrag_unlikely(ring_peek(q, q->prod)))
+		goto direct;
+	/* release: the frags' last uses before the run that frees them */
+	atomic_store_explicit(&q->msg[q->prod % XFRAG_RRING],
+			      XFRAG_RUN(blk, count), memory_order_release);
 	q->prod++;
 	r->runs_sent++;
 	return 0;
@@ -452,7 +441,6 @@ unsigned int xfrag_releaser__release_bulk(struct xfrag_releaser *r,
 					  const uint64_t *addrs, unsigned int n)
 {
 	struct xfrag_umem *u;
-	unsigned int atomics;
 
 	if (xfrag_unlikely(!r || !addrs || !n))
 		return 0;
@@ -464,7 +452,5 @@ unsigned int xfrag_releaser__release_bulk(struct xfrag_releaser *r,
 	/* debug_frags: every frag checked, then released as below. */
 	if (xfrag_unlikely(u->hot.debug))
 		xfrag_debug_check_bulk(u, addrs, n);
-	atomics = __xfrag_scan_runs(u, addrs, n, rel_put_run, r);
-	rel_publish(r);
-	return atomics;
+	return __xfrag_scan_runs(u, addrs, n, rel_put_run, r);
 }
