@@ -142,15 +142,17 @@ struct xfrag_cache {
 } __attribute__((aligned(XFRAG_CACHELINE)));
 
 /*
- * A thread's binding (xfrag_cache__bind()): the cache the any-thread
- * release calls of this thread use for frags of @umem, while @gen is the
- * UMEM's bind_gen. Compared, never followed, until it matches: a stale one
- * (its UMEM gone, another at the same address) cannot match the new
- * UMEM's serial.
+ * A thread's binding (xfrag_cache__bind(), xfrag_releaser__bind()): the
+ * cache or the releaser (one of them) the any-thread release calls of this
+ * thread use for frags of @umem, while @gen is the UMEM's bind_gen.
+ * Compared, never followed, until it matches: a stale one (its UMEM gone,
+ * another at the same address) cannot match the new UMEM's serial.
  */
+struct xfrag_releaser;
 struct __xfrag_binding {
 	const struct xfrag_umem *umem;
 	struct xfrag_cache *cache;
+	struct xfrag_releaser *releaser;
 	uint64_t gen;
 };
 extern XFRAG_API _Thread_local struct __xfrag_binding __xfrag_bound;
@@ -384,11 +386,11 @@ static __xfrag_always_inline unsigned int __xfrag_put_run(struct xfrag_umem *ume
 }
 
 /*
- * The cache the calling thread is bound to for @umem, or NULL: two loads
- * and compares of thread-local data and one load of the UMEM's hot line.
+ * The calling thread's binding for @umem, or NULL: two loads and compares
+ * of thread-local data and one load of the UMEM's hot line.
  */
-static __xfrag_always_inline struct xfrag_cache *
-__xfrag_bound_cache(const struct xfrag_umem *umem)
+static __xfrag_always_inline const struct __xfrag_binding *
+__xfrag_binding_of(const struct xfrag_umem *umem)
 {
 	const struct __xfrag_binding *b = &__xfrag_bound;
 
@@ -396,8 +398,22 @@ __xfrag_bound_cache(const struct xfrag_umem *umem)
 	    b->gen != atomic_load_explicit(&xfrag_umem__hot(umem)->bind_gen,
 					   memory_order_relaxed))
 		return NULL;
-	return b->cache;
+	return b;
 }
+
+/* The cache the calling thread is bound to for @umem, or NULL. */
+static __xfrag_always_inline struct xfrag_cache *
+__xfrag_bound_cache(const struct xfrag_umem *umem)
+{
+	const struct __xfrag_binding *b = __xfrag_binding_of(umem);
+
+	return b ? b->cache : NULL;
+}
+
+/* For the bound path (documented with the releaser, below). */
+XFRAG_API unsigned int xfrag_releaser__release_bulk(struct xfrag_releaser *r,
+						    const uint64_t *addrs,
+						    unsigned int n);
 
 /* One frag, on the thread of @c: into its bias if it carves the block. */
 static __xfrag_always_inline unsigned int __xfrag_cache_release(struct xfrag_cache *c,
@@ -414,7 +430,8 @@ static __xfrag_always_inline unsigned int __xfrag_cache_release(struct xfrag_cac
  * @addr: the frag's handle
  *
  * The last reference to a block returns it to the pool. On a thread bound
- * to a cache of @umem (xfrag_cache__bind()), the cache's own path.
+ * to a cache of @umem (xfrag_cache__bind()), the cache's own path; bound
+ * to a releaser (xfrag_releaser__bind()), the releaser's.
  *
  * Context: any thread.
  * Return: the number of atomic operations performed (0 or 1).
@@ -422,13 +439,16 @@ static __xfrag_always_inline unsigned int __xfrag_cache_release(struct xfrag_cac
 static inline unsigned int xfrag_umem__release(struct xfrag_umem *umem,
 					       uint64_t addr)
 {
-	struct xfrag_cache *c;
+	const struct __xfrag_binding *b;
 
 	if (xfrag_unlikely(!umem))
 		return 0;
-	c = __xfrag_bound_cache(umem);
-	if (c)
-		return __xfrag_cache_release(c, addr);
+	b = __xfrag_binding_of(umem);
+	if (b) {
+		if (b->cache)
+			return __xfrag_cache_release(b->cache, addr);
+		return xfrag_releaser__release_bulk(b->releaser, &addr, 1);
+	}
 	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
 		return __xfrag_debug_put(umem, addr, 1, false);
 	return __xfrag_block_put(umem, addr, 1);
@@ -530,7 +550,8 @@ __xfrag_release_runs(struct xfrag_umem *umem, struct xfrag_cache *c,
  * Runs of consecutive handles in the same block are released with one
  * atomic subtraction per run, not one per frag. On a thread bound to a
  * cache of @umem (xfrag_cache__bind()), xfrag_cache__release_bulk() with
- * that cache: the frags of the blocks it carves go back to its bias.
+ * that cache: the frags of the blocks it carves go back to its bias; bound
+ * to a releaser (xfrag_releaser__bind()), xfrag_releaser__release_bulk().
  *
  * Context: any thread.
  * Return: the number of atomic operations performed.
@@ -539,12 +560,19 @@ static __xfrag_always_inline unsigned int xfrag_umem__release_bulk(struct xfrag_
 						    const uint64_t *addrs,
 						    unsigned int n)
 {
-	struct xfrag_cache *c;
+	const struct __xfrag_binding *b;
+	struct xfrag_cache *c = NULL;
 
 	if (xfrag_unlikely(!umem || !addrs || !n))
 		return 0;
-	/* A bound thread takes its cache's path: xfrag_cache__release_bulk(). */
-	c = __xfrag_bound_cache(umem);
+	/* A bound thread takes its cache's path (xfrag_cache__release_bulk())
+	 * or its releaser's. */
+	b = __xfrag_binding_of(umem);
+	if (b) {
+		if (!b->cache)
+			return xfrag_releaser__release_bulk(b->releaser, addrs, n);
+		c = b->cache;
+	}
 	/* debug_frags: each frag is checked, then all released as below. */
 	if (xfrag_unlikely(xfrag_umem__hot(umem)->debug))
 		return c ? __xfrag_debug_cache_put_bulk(c, addrs, n) :
@@ -691,6 +719,33 @@ XFRAG_API unsigned int xfrag_releaser__release_bulk(struct xfrag_releaser *r,
  */
 XFRAG_API void xfrag_releaser__flush(struct xfrag_releaser *r);
 
+/**
+ * xfrag_releaser__bind() - make @r the calling thread's release context
+ * @r: the calling thread's releaser
+ *
+ * The any-thread calls on this thread (xfrag_umem__release(),
+ * xfrag_umem__release_bulk(), xfrag_pkt__release_bulk()) then release the
+ * frags of @r's UMEM through @r, as xfrag_releaser__release_bulk() does:
+ * a worker's code keeps its release calls and gets the batched path,
+ * DPDK's registered worker thread. The rules of xfrag_cache__bind() hold:
+ * one binding per thread (this one replaces a cache's), ended by
+ * xfrag_releaser__unbind(), by xfrag_releaser__destroy() on this thread,
+ * or with the thread; a destroy on another thread ends every binding to
+ * the UMEM.
+ *
+ * Context: the releaser's thread.
+ * Return: 0, or -EINVAL for a NULL @r.
+ */
+XFRAG_API int xfrag_releaser__bind(struct xfrag_releaser *r);
+
+/**
+ * xfrag_releaser__unbind() - end the calling thread's binding to @r
+ * @r: the releaser (NULL, or not this thread's binding: nothing happens)
+ *
+ * Context: the thread that bound it.
+ */
+XFRAG_API void xfrag_releaser__unbind(struct xfrag_releaser *r);
+
 /* ---------------------------------------------------------- frag cache -- */
 
 struct xfrag_cache_opts {
@@ -778,9 +833,9 @@ XFRAG_API int xfrag_cache__reclaim(struct xfrag_cache *c);
  * of the blocks @c carves into its bias, without an atomic operation. On
  * other threads, and for other UMEMs, they are unchanged.
  *
- * One binding per thread: a new one replaces it. It ends with
- * xfrag_cache__unbind() or xfrag_cache__destroy() on this thread, or with
- * the thread. Until then @c is this thread's alone: no other thread may
+ * One binding per thread: a new one (of a cache or a releaser) replaces
+ * it. It ends with xfrag_cache__unbind() or xfrag_cache__destroy() on this
+ * thread, or with the thread. Until then @c is this thread's alone: no other thread may
  * allocate from it or pass it to xfrag_cache__release_bulk(). Another
  * thread may destroy it once this thread has exited or makes no release
  * call for the UMEM during the destroy; that ends every binding to the

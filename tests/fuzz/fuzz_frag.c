@@ -4,7 +4,7 @@
  * release / bulk release / release through a releaser / ref / drain /
  * flush / reclaim / cache restart / thread binding sequences on two caches
  * over a tiny UMEM (while bound, the any-thread releases take the cache's
- * path).
+ * or the releaser's path).
  * Checks: no two live frags overlap, every frag stays inside its block,
  * alignment holds, each block's count equals the references the model says
  * are live (plus the owning cache's bias, plus the references a releaser's
@@ -223,8 +223,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 8:
 			if (!(op & 0x40))
 				xfrag_cache__flush(cc);
-			else if (__xfrag_bound_cache(u) == cc)
-				xfrag_cache__unbind(cc);
+			else if (__xfrag_binding_of(u) && __xfrag_bound.cache)
+				xfrag_cache__unbind(__xfrag_bound.cache);
+			else if (__xfrag_binding_of(u))
+				xfrag_releaser__unbind(rel);
+			else if (op & 0x20)
+				CHECK(xfrag_releaser__bind(rel) == 0);
 			else
 				CHECK(xfrag_cache__bind(cc) == 0);
 			break;
@@ -274,7 +278,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!(size & 1))
 		xfrag_releaser__destroy(rel);
 	/* The destroys ended any binding. */
-	CHECK(__xfrag_bound_cache(u) == NULL);
+	CHECK(__xfrag_binding_of(u) == NULL);
 	xfrag_umem__stats(u, &st);
 	CHECK(st.blocks_free == st.nblocks);
 	CHECK(st.bad_release == 0);

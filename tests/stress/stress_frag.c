@@ -18,7 +18,9 @@
  *
  * A producer is now and then bound to its cache (xfrag_cache__bind): its own
  * xfrag_umem__release() and _release_bulk() calls then take the cache's
- * path while the consumers' same calls take the shared one.
+ * path while the consumers' same calls take the shared one. Consumer 0 is
+ * bound to its releaser (xfrag_releaser__bind): its any-thread calls, in
+ * every mode, send runs to the inboxes; consumer 1's stay shared.
  *
  * Producers sometimes destroy their cache and make a new one while frags of
  * the old one are everywhere (rings, releasers' rings, on their way home):
@@ -88,7 +90,8 @@ static _Atomic int pause_req, parked;
 
 /* Totals, added by each thread as it ends. */
 static _Atomic uint64_t corrupt, carved, released, refs_taken, owner_released;
-static _Atomic uint64_t given_back, spares, skipped_home, modes[M_NR], bound_released;
+static _Atomic uint64_t given_back, spares, skipped_home, modes[M_NR], bound_released,
+	rel_bound_released;
 static _Atomic uint64_t restarts, inbox_runs, inbox_freed, retired_freed, runs_sent, runs_rescued;
 
 static uint64_t stamp_of(uint64_t addr, uint32_t size)
@@ -426,7 +429,7 @@ struct cons {
 	int id;
 	uint64_t rnd;
 	struct xfrag_releaser *rel;
-	uint64_t released, refs, corrupt, skipped_home, idle;
+	uint64_t released, refs, corrupt, skipped_home, idle, bound_released;
 };
 
 /* Process one batch; false (and nothing consumed) if it must go home and
@@ -462,7 +465,13 @@ static bool consume(struct cons *k, int p, struct batch *b)
 			m = 1 + (uint32_t)(next_rnd(&k->rnd) % half);
 			if (m > half - i)
 				m = half - i;
-			xfrag_releaser__release_bulk(k->rel, b->addr + i, m);
+			/* bound: the same call any code on this thread makes */
+			if (k->id == 0 && (m & 1)) {
+				xfrag_umem__release_bulk(u, b->addr + i, m);
+				k->bound_released += m;
+			} else {
+				xfrag_releaser__release_bulk(k->rel, b->addr + i, m);
+			}
 		}
 		if ((r >> 8) % 16 == 0)
 			xfrag_releaser__flush(k->rel);
@@ -493,7 +502,7 @@ static void *consumer(void *arg)
 	struct cons *k = arg;
 
 	k->rel = xfrag_releaser__create(u, NULL);
-	if (!k->rel)
+	if (!k->rel || (k->id == 0 && xfrag_releaser__bind(k->rel)))
 		abort();
 	for (;;) {
 		int idle = 1, left = 0;
@@ -527,7 +536,9 @@ static void *consumer(void *arg)
 	xfrag_releaser__flush(k->rel);
 	atomic_fetch_add(&runs_sent, k->rel->runs_sent);
 	atomic_fetch_add(&runs_rescued, k->rel->runs_rescued);
-	xfrag_releaser__destroy(k->rel);
+	xfrag_releaser__destroy(k->rel); /* and its binding */
+	if (__xfrag_binding_of(u))
+		abort();
 	atomic_fetch_add(&cons_done, 1);
 	return NULL;
 }
@@ -662,6 +673,7 @@ TEST(cross_thread_release_returns_every_block)
 		refs_taken += cr[i].refs;
 		corrupt += cr[i].corrupt;
 		skipped_home += cr[i].skipped_home;
+		rel_bound_released += cr[i].bound_released;
 	}
 
 	/* Quiescent, caches alive: their current blocks, spares and stock,
@@ -694,8 +706,9 @@ TEST(cross_thread_release_returns_every_block)
 	       (unsigned long long)atomic_load(&given_back),
 	       (unsigned long long)atomic_load(&spares),
 	       (unsigned long long)atomic_load(&skipped_home));
-	printf("releasers: %llu runs sent, %llu applied by inboxes (%llu detached blocks freed there, %llu retired ones freed without an atomic), %llu by their releaser after the cache went; %llu cache restarts\n",
+	printf("releasers: %llu runs sent (frags of %llu by a bound consumer's umem__release_bulk), %llu applied by inboxes (%llu detached blocks freed there, %llu retired ones freed without an atomic), %llu by their releaser after the cache went; %llu cache restarts\n",
 	       (unsigned long long)atomic_load(&runs_sent),
+	       (unsigned long long)atomic_load(&rel_bound_released),
 	       (unsigned long long)atomic_load(&inbox_runs),
 	       (unsigned long long)atomic_load(&inbox_freed),
 	       (unsigned long long)atomic_load(&retired_freed),
@@ -715,6 +728,7 @@ TEST(cross_thread_release_returns_every_block)
 			expect_true(atomic_load(&modes[m]) > 0);
 		expect_true(atomic_load(&given_back) > 0);
 		expect_true(atomic_load(&bound_released) > 0);
+		expect_true(atomic_load(&rel_bound_released) > 0);
 		expect_true(atomic_load(&spares) > 0);
 		expect_true(atomic_load(&runs_sent) > 0);
 		expect_true(atomic_load(&inbox_runs) > 0);

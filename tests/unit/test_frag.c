@@ -1402,6 +1402,97 @@ TEST(bound_thread_releases_through_its_cache)
 	xfrag_umem__destroy(u2);
 }
 
+/* A worker that binds a releaser and releases through the any-thread calls. */
+struct worker {
+	struct xfrag_umem *u;
+	const uint64_t *a;
+	unsigned int n, atomics;
+	uint64_t one;
+	bool destroy;              /* destroy the releaser before exiting */
+	struct xfrag_releaser *r;  /* made and bound there */
+	bool bound_after;          /* a binding left after its destroy */
+};
+
+static void *worker_thread(void *arg)
+{
+	struct worker *w = arg;
+
+	w->r = xfrag_releaser__create(w->u, NULL);
+	if (!w->r || xfrag_releaser__bind(w->r))
+		return NULL;
+	w->atomics = xfrag_umem__release_bulk(w->u, w->a, w->n);
+	w->atomics += xfrag_umem__release(w->u, w->one);
+	if (w->destroy) {
+		xfrag_releaser__destroy(w->r);
+		w->r = NULL;
+		w->bound_after = __xfrag_binding_of(w->u) != NULL;
+	}
+	return NULL;
+}
+
+/*
+ * A worker bound to its releaser: its xfrag_umem__release_bulk() and
+ * xfrag_umem__release() calls send runs to the carving cache's inbox (no
+ * atomic there), and the binding ends with the releaser's destroy, on the
+ * worker or on another thread.
+ */
+TEST(bound_worker_releases_through_its_releaser)
+{
+	struct xfrag_umem *u = mk_umem(8, BLK);
+	struct xfrag_cache *c = xfrag_cache__create(u, NULL);
+	struct worker w = { .u = u, .destroy = true };
+	uint64_t a[64], x;
+	pthread_t th;
+
+	assert_true(c);
+	expect_eq(xfrag_releaser__bind(NULL), -EINVAL);
+	xfrag_releaser__unbind(NULL);
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 64), 64); /* blocks 0, 1 */
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, &x, 1), 1);  /* block 2 */
+	w.a = a;
+	w.n = 64;
+	w.one = x;
+	assert_eq(pthread_create(&th, NULL, worker_thread, &w), 0);
+	assert_eq(pthread_join(th, NULL), 0);
+	expect_eq(w.atomics, 0);
+	expect_true(!w.bound_after);
+	/* The three runs wait in the inbox until the cache takes them. */
+	expect_census_rel(u, 5u, 1u, 0u, 0u, 2u, 0u, 65u); /* 0, 1 detached */
+	expect_eq(xfrag_cache__reclaim(c), 3);
+	expect_eq(c->inbox_atomics, 0);
+	expect_census_rel(u, 5u, 1u, 1u, 1u, 0u, 0u, 0u);
+	/* The worker exits bound; its releaser destroyed here ends every
+	 * binding to the UMEM, this thread's too. */
+	xfrag_cache__bind(c);
+	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 8), 8);
+	w = (struct worker){ .u = u, .a = a, .n = 8, .one = a[7] };
+	w.n = 7;
+	assert_eq(pthread_create(&th, NULL, worker_thread, &w), 0);
+	assert_eq(pthread_join(th, NULL), 0);
+	assert_true(w.r != NULL);
+	expect_true(__xfrag_bound_cache(u) == c);
+	xfrag_releaser__destroy(w.r);
+	expect_true(__xfrag_binding_of(u) == NULL);
+	expect_eq(xfrag_cache__reclaim(c), 2);
+	/* A releaser bound here, then a cache: the cache replaces it. */
+	w.r = xfrag_releaser__create(u, NULL);
+	assert_true(w.r != NULL);
+	expect_eq(xfrag_releaser__bind(w.r), 0);
+	expect_true(__xfrag_binding_of(u)->releaser == w.r);
+	xfrag_cache__bind(c);
+	expect_true(__xfrag_binding_of(u)->releaser == NULL);
+	xfrag_releaser__unbind(w.r); /* not this thread's binding any more */
+	expect_true(__xfrag_bound_cache(u) == c);
+	xfrag_releaser__bind(w.r);
+	xfrag_releaser__unbind(w.r);
+	expect_true(__xfrag_binding_of(u) == NULL);
+	xfrag_releaser__destroy(w.r);
+	xfrag_cache__destroy(c);
+	expect_eq(blocks_free(u), 8);
+	expect_census(u, 8u, 0u, 0u, 0u, 0u);
+	xfrag_umem__destroy(u);
+}
+
 TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
 	  T(reuse_in_place_when_all_released),
 	  T(refill_from_pool_and_last_release_recycles),
@@ -1418,4 +1509,5 @@ TEST_MAIN(T(carve_order_and_alignment), T(variable_sizes_never_overlap),
 	  T(releaser_stock_newest_first), T(releaser_full_ring_releases_directly),
 	  T(releaser_outlives_the_cache), T(releaser_and_slot_limits),
 	  T(retired_blocks_come_back_without_atomics),
-	  T(bound_thread_releases_through_its_cache))
+	  T(bound_thread_releases_through_its_cache),
+	  T(bound_worker_releases_through_its_releaser))

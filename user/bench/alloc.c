@@ -203,7 +203,7 @@ struct xring *xring_new(void)
 	return r;
 }
 
-enum cross_kind { X_RELEASER, X_SHARED, X_RING, X_STACK };
+enum cross_kind { X_RELEASER, X_BOUND, X_SHARED, X_RING, X_STACK };
 
 struct cross_ctx {
 	struct xring *r;
@@ -223,11 +223,15 @@ static void *cross_consumer(void *arg)
 	uint32_t j;
 
 	pin_cpu(1);
-	/* The releasing thread's context, as a DPDK worker's lcore cache. */
-	if (x->kind == X_RELEASER && !(rel = xfrag_releaser__create(x->u, NULL))) {
+	/* The releasing thread's context, as a DPDK worker's lcore cache;
+	 * bound, what the thread's any-thread calls use. */
+	if ((x->kind == X_RELEASER || x->kind == X_BOUND) &&
+	    !(rel = xfrag_releaser__create(x->u, NULL))) {
 		perror("alloc: xfrag_releaser__create");
 		abort();
 	}
+	if (x->kind == X_BOUND)
+		xfrag_releaser__bind(rel);
 	for (b = 0; b < x->batches; b++) {
 		struct xring_slot *sl = xring_wait_full(x->r);
 		uint32_t n = (uint32_t)sl->n;
@@ -236,6 +240,7 @@ static void *cross_consumer(void *arg)
 		case X_RELEASER:
 			atomics += xfrag_releaser__release_bulk(rel, sl->h, n);
 			break;
+		case X_BOUND:
 		case X_SHARED:
 			atomics += xfrag_umem__release_bulk(x->u, sl->h, n);
 			break;
@@ -278,7 +283,7 @@ static int run_cross_kind(struct bench *b, struct sample *s, enum cross_kind kin
 	if (!x.r)
 		return -1;
 	pthread_spin_init(&lock, PTHREAD_PROCESS_PRIVATE);
-	if (kind == X_RELEASER || kind == X_SHARED) {
+	if (kind == X_RELEASER || kind == X_BOUND || kind == X_SHARED) {
 		c = xfrag_cache__create(b->u, NULL);
 		if (!c)
 			goto fail;
@@ -294,6 +299,7 @@ static int run_cross_kind(struct bench *b, struct sample *s, enum cross_kind kin
 
 		switch (kind) {
 		case X_RELEASER:
+		case X_BOUND:
 		case X_SHARED: {
 			int k;
 
@@ -348,6 +354,11 @@ fail:
 static int run_cross(struct bench *b, struct sample *s)
 {
 	return run_cross_kind(b, s, X_RELEASER);
+}
+
+static int run_cross_bound(struct bench *b, struct sample *s)
+{
+	return run_cross_kind(b, s, X_BOUND);
 }
 
 static int run_cross_shared(struct bench *b, struct sample *s)
@@ -470,7 +481,7 @@ static int run_dpdk_cross(struct bench *b, struct sample *s)
 
 enum row_id {
 	R_SINGLE, R_BOUND, R_OWNER, R_STACK, R_DPDK, R_DPDK_NOCACHE,
-	R_CROSS, R_CROSS_SHARED, R_RING, R_DPDK_CROSS, R_STACK_CROSS,
+	R_CROSS, R_CROSS_BOUND, R_CROSS_SHARED, R_RING, R_DPDK_CROSS, R_STACK_CROSS,
 	R_MIXED, R_STACK_MIXED, R_NR,
 };
 
@@ -497,6 +508,8 @@ static const struct row rows[R_NR] = {
 #endif
 	[R_CROSS] = { "cross", "xfrag: CPU 0 alloc_burst, CPU 1 releaser__release_bulk",
 		      run_cross, R_DPDK_CROSS },
+	[R_CROSS_BOUND] = { "cross-bound", "xfrag: CPU 1 bound to a releaser, umem__release_bulk",
+			    run_cross_bound, R_DPDK_CROSS },
 	[R_CROSS_SHARED] = { "cross-shared", "xfrag: CPU 0 alloc_burst, CPU 1 umem__release_bulk",
 			     run_cross_shared, R_DPDK_CROSS },
 	[R_RING] = { "ring", "the SPSC ring alone (the floor)", run_ring, R_DPDK_CROSS },
@@ -516,11 +529,12 @@ static const struct row rows[R_NR] = {
 /* The rows each case adds, in the order they are printed. */
 static const struct {
 	const char *name;
-	int rows[6];
+	int rows[8];
 } cases[] = {
 	{ "single", { R_SINGLE, R_BOUND, R_STACK, R_DPDK, R_DPDK_NOCACHE, -1 } },
 	{ "owner", { R_OWNER, R_STACK, R_DPDK, -1 } },
-	{ "cross", { R_CROSS, R_CROSS_SHARED, R_RING, R_DPDK_CROSS, R_STACK_CROSS, -1 } },
+	{ "cross", { R_CROSS, R_CROSS_BOUND, R_CROSS_SHARED, R_RING, R_DPDK_CROSS,
+		     R_STACK_CROSS, -1 } },
 	{ "mixed", { R_MIXED, R_STACK_MIXED, -1 } },
 };
 
@@ -558,7 +572,7 @@ static int select_rows(const char *list, bool as_rows, bool *sel)
 		}
 		if (!found) {
 			fprintf(stderr, as_rows ?
-				"alloc: unknown row '%.*s' (single, bound, owner, stack, dpdk, dpdk-nocache, cross, cross-shared, ring, dpdk-cross, stack-cross, mixed, stack-mixed)\n" :
+				"alloc: unknown row '%.*s' (single, bound, owner, stack, dpdk, dpdk-nocache, cross, cross-bound, cross-shared, ring, dpdk-cross, stack-cross, mixed, stack-mixed)\n" :
 				"alloc: unknown case '%.*s' (single, owner, cross, mixed)\n",
 				(int)len, p);
 			return -1;
@@ -639,7 +653,7 @@ static const struct opt alloc_opts[] = {
 	{ .name = "case", .short_opt = 'c', .type = OPT_STR, O(cases), .metavar = "LIST",
 	  .help = "single,owner,cross,mixed (default: all), each with\nits baselines" },
 	{ .name = "only", .type = OPT_STR, O(only), .metavar = "ROWS",
-	  .help = "just these rows: single, bound, owner, stack,\ndpdk, dpdk-nocache, cross, cross-shared, ring, dpdk-cross,\nstack-cross, mixed, stack-mixed (for callgrind)" },
+	  .help = "just these rows: single, bound, owner, stack,\ndpdk, dpdk-nocache, cross, cross-bound,\ncross-shared, ring, dpdk-cross,\nstack-cross, mixed, stack-mixed (for callgrind)" },
 	{ .name = "ops", .short_opt = 'n', .type = OPT_UINT, O(ops), .metavar = "N",
 	  .what = "op count", .positive = true,
 	  .help = "alloc+release pairs per run (default 20M)" },

@@ -222,8 +222,8 @@ static void *writer_thread(void *arg)
 	struct xfrag_umem *u = cap->run->umem;
 	unsigned int i, n, idle = 0;
 	struct xfrag_pkt *p;
-	/* The frames' way back: see spsc_release_pkts(). */
-	struct xfrag_releaser *rel = xfrag_releaser__create(u, NULL);
+	/* The frames' way back: see spsc_consumer_releaser(). */
+	struct xfrag_releaser *rel = spsc_consumer_releaser(u);
 
 	pin_cpu(cap->cfg->write_cpu);
 	atomic_store(&cap->cpu, single_cpu());
@@ -236,7 +236,7 @@ static void *writer_thread(void *arg)
 
 			while ((n = spsc_peek(r, &p))) {
 				write_frames(cap, p, n);
-				spsc_release_pkts(rel, u, p, n);
+				xfrag_pkt__release_bulk(u, p, n);
 				spsc_pop(r, n);
 				any = true;
 			}

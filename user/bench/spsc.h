@@ -30,17 +30,18 @@ struct spsc {
 };
 
 /*
- * The consumer's release of @n views it is done with: in batches to the
- * carving rx thread's cache through the consumer's releaser @rel, or by
- * the shared path when it got none (@rel NULL: all 64 are taken).
+ * The consumer's release context: a releaser bound to its thread, so that
+ * its xfrag_pkt__release_bulk() calls send the views' runs in batches to
+ * the carving rx thread's cache. NULL (all 64 are taken) leaves them on
+ * the shared path. xfrag_releaser__destroy() ends the binding.
  */
-static inline void spsc_release_pkts(struct xfrag_releaser *rel, struct xfrag_umem *u,
-				     const struct xfrag_pkt *p, unsigned int n)
+static inline struct xfrag_releaser *spsc_consumer_releaser(struct xfrag_umem *u)
 {
+	struct xfrag_releaser *rel = xfrag_releaser__create(u, NULL);
+
 	if (rel)
-		xfrag_releaser__release_pkts(rel, p, n);
-	else
-		xfrag_pkt__release_bulk(u, p, n);
+		xfrag_releaser__bind(rel);
+	return rel;
 }
 
 /* A ring of at least @frames views (rounded up to a power of two); NULL if no memory. */

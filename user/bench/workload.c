@@ -152,8 +152,8 @@ static void *worker_thread(void *arg)
 	unsigned int i, nq = run->cfg->nq, idle = 0, n;
 	struct xfrag_pkt *p;
 	uint64_t done = 0;
-	/* The frames' way back: see spsc_release_pkts(). */
-	struct xfrag_releaser *rel = xfrag_releaser__create(u, NULL);
+	/* The frames' way back: see spsc_consumer_releaser(). */
+	struct xfrag_releaser *rel = spsc_consumer_releaser(u);
 
 	for (;;) {
 		bool any = false, finished = atomic_load_explicit(&run->rx_done,
@@ -163,7 +163,7 @@ static void *worker_thread(void *arg)
 			struct spsc *r = run->t[i].rings[w->idx];
 
 			while ((n = spsc_peek(r, &p))) {
-				spsc_release_pkts(rel, u, p, n);
+				xfrag_pkt__release_bulk(u, p, n);
 				spsc_pop(r, n);
 				done += n;
 				any = true;

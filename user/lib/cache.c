@@ -435,7 +435,7 @@ void xfrag_cache__destroy(struct xfrag_cache *c)
 {
 	if (!c)
 		return;
-	xfrag_bind_forget(c);
+	xfrag_bind_forget(c->umem, c, &c->bound);
 	xfrag_cache__flush(c);
 	xfrag_cache_unregister(c->umem, c);
 	free(c);

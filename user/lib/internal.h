@@ -105,6 +105,7 @@ struct xfrag_releaser {
 	struct xfrag_ring_row *rings; /* umem->rows[row]: one ring per slot */
 	uint32_t row;
 	uint32_t deaths_seen; /* umem->deaths when it last looked */
+	uint8_t bound;        /* some thread's binding names it */
 	uint64_t runs_sent, runs_direct; /* to rings; released directly */
 	uint64_t runs_rescued;           /* from its rings of dead slots */
 } __attribute__((aligned(XFRAG_CACHELINE)));
@@ -172,8 +173,9 @@ XFRAG_HIDDEN uint32_t xfrag_pool_pop(struct xfrag_umem *u);
 
 /* bind.c: a new generation for @u's thread bindings (ends them all). */
 XFRAG_HIDDEN void xfrag_bind_renew(struct xfrag_umem *u);
-/* @c is going: end the bindings that may name it. */
-XFRAG_HIDDEN void xfrag_bind_forget(struct xfrag_cache *c);
+/* Cache or releaser @obj of @u, whose flag is *@bound, is going: end the
+ * bindings that may name it. */
+XFRAG_HIDDEN void xfrag_bind_forget(struct xfrag_umem *u, void *obj, uint8_t *bound);
 
 XFRAG_HIDDEN int xfrag_cache_register(struct xfrag_umem *u, struct xfrag_cache *c);
 XFRAG_HIDDEN void xfrag_cache_unregister(struct xfrag_umem *u, struct xfrag_cache *c);

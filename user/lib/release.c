@@ -388,6 +388,7 @@ void xfrag_releaser__destroy(struct xfrag_releaser *r)
 	if (!r)
 		return;
 	u = r->umem;
+	xfrag_bind_forget(u, r, &r->bound);
 	rel_rescue(r);
 	pthread_mutex_lock(&u->caches_lock);
 	u->row_used[r->row] = 0;
