@@ -71,9 +71,10 @@ void dpdk_teardown(void)
 }
 
 /* The measured loops, on their own for callgrind: get a batch, put it
- * back; through the lcore cache as get_bulk/put_bulk find it, or (@ring)
- * through no cache, as on a thread without an lcore id. Two loops, not a
- * parameter: the cached one stays the code DPDK's own callers get. */
+ * back; through the lcore cache as get_bulk/put_bulk find it (dpdk_loop),
+ * or through no cache, as on a thread without an lcore id
+ * (dpdk_ring_loop). Two loops, not a parameter: the cached one stays the
+ * code DPDK's own callers get. */
 __attribute__((noinline)) static int dpdk_loop(const struct alloc_opts *o,
 					       uint64_t iters)
 {

@@ -30,8 +30,10 @@ void xfrag_bind_renew(struct xfrag_umem *u)
 			      memory_order_relaxed);
 }
 
-/* Make the calling thread's binding name @c or @r (one of them). */
-static void bind_to(struct xfrag_umem *u, struct xfrag_cache *c, struct xfrag_releaser *r)
+/* Make the calling thread's binding name @c or @r (one of them), whose
+ * flag is *@bound. */
+static void bind_to(struct xfrag_umem *u, struct xfrag_cache *c, struct xfrag_releaser *r,
+		    uint8_t *bound)
 {
 	/*
 	 * What the binding this one replaces named keeps its flag: that
@@ -43,55 +45,49 @@ static void bind_to(struct xfrag_umem *u, struct xfrag_cache *c, struct xfrag_re
 		.umem = u, .cache = c, .releaser = r,
 		.gen = atomic_load_explicit(&u->hot.bind_gen, memory_order_relaxed),
 	};
+	*bound = 1;
 }
 
-static void unbind(void)
+/* End the calling thread's binding if it names @obj (flag *@bound). */
+static bool unbind_if(const void *obj, uint8_t *bound)
 {
+	if (__xfrag_bound.cache != obj && __xfrag_bound.releaser != obj)
+		return false;
 	__xfrag_bound = (struct __xfrag_binding){ 0 };
+	*bound = 0;
+	return true;
 }
 
 int xfrag_cache__bind(struct xfrag_cache *c)
 {
 	if (!c)
 		return -EINVAL;
-	bind_to(c->umem, c, NULL);
-	c->bound = 1;
+	bind_to(c->umem, c, NULL, &c->bound);
 	return 0;
 }
 
 void xfrag_cache__unbind(struct xfrag_cache *c)
 {
-	if (!c || __xfrag_bound.cache != c)
-		return;
-	unbind();
-	c->bound = 0;
+	if (c)
+		unbind_if(c, &c->bound);
 }
 
 int xfrag_releaser__bind(struct xfrag_releaser *r)
 {
 	if (!r)
 		return -EINVAL;
-	bind_to(r->umem, NULL, r);
-	r->bound = 1;
+	bind_to(r->umem, NULL, r, &r->bound);
 	return 0;
 }
 
 void xfrag_releaser__unbind(struct xfrag_releaser *r)
 {
-	if (!r || __xfrag_bound.releaser != r)
-		return;
-	unbind();
-	r->bound = 0;
+	if (r)
+		unbind_if(r, &r->bound);
 }
 
 void xfrag_bind_forget(struct xfrag_umem *u, void *obj, uint8_t *bound)
 {
-	if (!*bound)
-		return;
-	if (__xfrag_bound.cache == obj || __xfrag_bound.releaser == obj) {
-		unbind();
-		*bound = 0;
-	} else {
+	if (*bound && !unbind_if(obj, bound))
 		xfrag_bind_renew(u); /* bound on another thread */
-	}
 }
