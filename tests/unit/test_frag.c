@@ -1061,8 +1061,14 @@ TEST(releaser_full_ring_releases_directly)
 	 * off the count: 32 frags live on each either way. */
 	expect_eq(c->bias, XFRAG_BIAS);
 	expect_eq(refcnt(u, 1), XFRAG_BIAS + 32);
+	/* The cache took the ring's runs: room again (the releaser reads
+	 * the cache's tail only at the end of a lap). */
+	expect_eq(r->runs_direct, 80 - 64);
 	xfrag_releaser__release_bulk(r, a, 32);
 	xfrag_releaser__release_bulk(r, b, 32);
+	expect_eq(r->runs_sent, 64 + 2);
+	expect_eq(r->runs_direct, 80 - 64);
+	expect_eq(xfrag_cache__reclaim(c), 2);
 	xfrag_releaser__destroy(r);
 	xfrag_cache__destroy(c);
 	expect_eq(blocks_free(u), 4);

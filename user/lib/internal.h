@@ -79,9 +79,10 @@ struct xfrag_pool {
 /*
  * A run in a ring entry: count (> 0) in the high half, the block in the
  * low half; 0 is an empty entry. Each entry says by itself whether it is
- * full (the FastForward queue): no head or tail index that both sides
- * read, so the cache's visit misses on the entries' lines only, and the
- * releaser finds room by looking at the entry it is about to write.
+ * full (the FastForward queue): the cache's visit reads no index of the
+ * releaser's, so it misses on the entries' lines only. The releaser finds
+ * room from the cache's tail, read once a lap (lim), not from the entry
+ * it is about to write: that line is the one the cache last emptied.
  */
 #define XFRAG_RUN(blk, count) ((uint64_t)(uint32_t)(count) << 32 | (uint32_t)(blk))
 #define XFRAG_RUN_BLK(m) ((uint32_t)(m))
@@ -90,7 +91,13 @@ struct xfrag_pool {
 struct xfrag_rring {
 	/* the releaser's line */
 	uint32_t prod __attribute__((aligned(XFRAG_CACHELINE))); /* runs written */
-	/* the consumer's line: the next entry to read */
+	/* entries below this are known empty: the last tail read, plus the
+	 * ring's size. The releaser reads the cache's tail once per lap
+	 * instead of each entry before writing it: that load missed, on a
+	 * line the cache had just emptied, and stalled every release. */
+	uint32_t lim;
+	/* the consumer's line: the next entry to read; release: the entries
+	 * below it read and emptied */
 	_Atomic uint32_t tail __attribute__((aligned(XFRAG_CACHELINE)));
 	_Atomic uint64_t msg[XFRAG_RRING] __attribute__((aligned(XFRAG_CACHELINE)));
 };

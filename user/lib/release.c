@@ -131,7 +131,7 @@ static unsigned int ring_drain_shared(struct xfrag_umem *u, struct xfrag_rring *
 				  XFRAG_RUN_COUNT(m));
 		ring_empty(q, t++);
 	}
-	atomic_store_explicit(&q->tail, t, memory_order_relaxed);
+	atomic_store_explicit(&q->tail, t, memory_order_release);
 	return t - t0;
 }
 
@@ -267,7 +267,7 @@ unsigned int xfrag_inbox_drain(struct xfrag_cache *c)
 			ring_empty(q, t++);
 		}
 		if (t != t0)
-			atomic_store_explicit(&q->tail, t, memory_order_relaxed);
+			atomic_store_explicit(&q->tail, t, memory_order_release);
 		n += t - t0;
 	}
 	c->inbox_runs += n;
@@ -423,10 +423,14 @@ static __xfrag_always_inline unsigned int rel_put_run(struct xfrag_umem *u,
 	q = atomic_load_explicit(&r->rings->ring[s], memory_order_acquire);
 	if (xfrag_unlikely(!q))
 		goto direct;
-	/* Full while the cache has not emptied the entry (acquire: it is
-	 * done reading it). */
-	if (xfrag_unlikely(ring_peek(q, q->prod)))
-		goto direct;
+	/* Full while the cache has not moved its tail a lap behind us
+	 * (acquire: it is done reading the entries below its tail). */
+	if (xfrag_unlikely((int32_t)(q->prod - q->lim) >= 0)) {
+		q->lim = atomic_load_explicit(&q->tail, memory_order_acquire) +
+			 XFRAG_RRING;
+		if ((int32_t)(q->prod - q->lim) >= 0)
+			goto direct;
+	}
 	/* release: the frags' last uses before the run that frees them */
 	atomic_store_explicit(&q->msg[q->prod % XFRAG_RRING],
 			      XFRAG_RUN(blk, count), memory_order_release);
