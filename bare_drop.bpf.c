@@ -1,2 +1,0 @@
-__attribute__((section("xdp"), used)) int bare_drop(void *ctx) { return 1; }
-char _license[] __attribute__((section("license"), used)) = "GPL";
