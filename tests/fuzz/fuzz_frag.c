@@ -220,18 +220,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			xfrag_umem__drain(u, blk * BLK, refs);
 			break;
 		}
-		case 8:
+		case 8: {
+			const struct __xfrag_binding *b = __xfrag_binding_of(u);
+
 			if (!(op & 0x40))
 				xfrag_cache__flush(cc);
-			else if (__xfrag_binding_of(u) && __xfrag_bound.cache)
-				xfrag_cache__unbind(__xfrag_bound.cache);
-			else if (__xfrag_binding_of(u))
-				xfrag_releaser__unbind(rel);
+			else if (b && b->cache)
+				xfrag_cache__unbind(b->cache);
+			else if (b)
+				xfrag_releaser__unbind(b->releaser);
 			else if (op & 0x20)
 				CHECK(xfrag_releaser__bind(rel) == 0);
 			else
 				CHECK(xfrag_cache__bind(cc) == 0);
 			break;
+		}
 		case 9: { /* through the releaser: runs to the carving caches */
 			uint64_t a[32];
 			int n = pick_refs(a, NEXT() % 32, data, size, &p);

@@ -606,14 +606,6 @@ TEST(intact)
 	lab_close(&L);
 }
 
-/*
- * The receiving thread bound to its queue's cache (xfrag_rxq__bind): the
- * same xfrag_pkt__release_bulk() calls then release like
- * xfrag_rxq__release(), and a block they free becomes the cache's spare,
- * which its next refill takes, instead of a trip through the shared pool.
- * Frames arrive intact either way; the count of pool takes tells the paths
- * apart (unbound, every new block comes from the pool).
- */
 /* A worker that releases @n held packets with xfrag_pkt__release_bulk(),
  * bound to a releaser of its own. */
 struct bound_worker {
@@ -640,6 +632,14 @@ static void *bound_worker(void *arg)
 	return NULL;
 }
 
+/*
+ * The receiving thread bound to its queue's cache (xfrag_rxq__bind): the
+ * same xfrag_pkt__release_bulk() calls then release like
+ * xfrag_rxq__release(), and a block they free becomes the cache's spare,
+ * which its next refill takes, instead of a trip through the shared pool.
+ * Frames arrive intact either way; the count of pool takes tells the paths
+ * apart (unbound, every new block comes from the pool).
+ */
 TEST(bound)
 {
 	static const uint32_t sizes[] = { 64, 1500 };

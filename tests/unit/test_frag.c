@@ -1471,8 +1471,7 @@ TEST(bound_worker_releases_through_its_releaser)
 	 * binding to the UMEM, this thread's too. */
 	xfrag_cache__bind(c);
 	assert_eq(xfrag_cache__alloc_burst(c, 2048, a, 8), 8);
-	w = (struct worker){ .u = u, .a = a, .n = 8, .one = a[7] };
-	w.n = 7;
+	w = (struct worker){ .u = u, .a = a, .n = 7, .one = a[7] };
 	assert_eq(pthread_create(&th, NULL, worker_thread, &w), 0);
 	assert_eq(pthread_join(th, NULL), 0);
 	assert_true(w.r != NULL);

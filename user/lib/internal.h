@@ -92,9 +92,7 @@ struct xfrag_rring {
 	/* the releaser's line */
 	uint32_t prod __attribute__((aligned(XFRAG_CACHELINE))); /* runs written */
 	/* entries below this are known empty: the last tail read, plus the
-	 * ring's size. The releaser reads the cache's tail once per lap
-	 * instead of each entry before writing it: that load missed, on a
-	 * line the cache had just emptied, and stalled every release. */
+	 * ring's size (why: above) */
 	uint32_t lim;
 	/* the consumer's line: the next entry to read; release: the entries
 	 * below it read and emptied */
